@@ -1,0 +1,208 @@
+"""Find the links in a comment, however they are written.
+
+One left-to-right scan with one alternation of bounded patterns, so the time is linear in the length of
+the text: every quantifier has an upper bound and no pattern can rescan what an earlier match consumed.
+Each candidate host is checked against the public suffix list bundled with tldextract (never fetched).
+
+Forms found: ``http(s)://`` URLs, ``www.`` names, bare names (``example.co.in``, ``bit.ly/x``), links in
+HTML attributes (``<a href>``, ``<img src>``), BBCode (``[url]``, ``[url=...]``), Markdown
+(``[text](url)``), obfuscated forms (``hxxp://``, ``example dot com``, ``example[.]com``,
+``bit . ly``), internationalised and punycode hosts, and IP-address hosts.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import asdict, dataclass
+from importlib import resources
+from urllib.parse import urlsplit
+
+import regex
+import tldextract
+
+# Characters of a host label in any script: letters, combining marks (Devanagari vowel signs), digits.
+# Labels are possessive: once a run of label characters is read it is never re-split, which keeps the
+# scan at a few steps per character on ordinary prose.
+_L = r"[\p{L}\p{M}\p{N}]"
+_LABEL = r"[\p{L}\p{M}\p{N}][\p{L}\p{M}\p{N}-]{0,62}+"
+# An obfuscated dot: "[.]", "(.)", "{.}", "[dot]", "(dot)", " dot ", " . ".
+_ODOT = r"(?:\s{0,3}[\[({]\s{0,3}(?:\.|dot)\s{0,3}[\])}]\s{0,3}|\s{1,3}dot\s{1,3}|\s{1,3}\.\s{1,3})"
+_DOT = rf"(?:\.|{_ODOT})"
+_HOST = rf"{_LABEL}(?:{_DOT}{_LABEL}){{1,10}}+"
+_PORT_PATH = r"(?::\d{1,5})?(?:[/?#][^\s<>\"'`{}|\\^\[\]]{0,2000})?"
+_URL_CHARS = r"[^\s<>\"'`]{1,2048}"
+# "hxxp://", "h**ps://", "http[:]//", "http : //"
+_SCHEME = r"(?:https?|h[xX*t]{2}ps?)\s{0,2}(?::|\[:\])\s{0,2}//"
+
+_PATTERN = regex.compile(
+    rf"""
+    <\s{{0,8}}[a-z][^<>]{{0,512}}?\b(?:href|src)\s{{0,8}}=\s{{0,8}}["']?(?P<attr>{_URL_CHARS}?)["'\s>][^<>]{{0,512}}>?
+    | \[(?:url\s{{0,4}}=\s{{0,4}}["']?(?P<bbeq>[^\]\s"']{{1,2048}})["']?\s{{0,4}}\]
+          | url\](?P<bbbody>[^\[\]\s]{{1,2048}})\[/url\]
+          | [^\[\]]{{0,512}}\]\((?P<md>[^()\s]{{1,2048}})\))
+    | (?<![\p{{L}}\p{{M}}\p{{N}}@.-])
+      (?:(?P<scheme>{_SCHEME}){_URL_CHARS}
+        | (?P<www>www\d{{0,3}}{_DOT}){_HOST}{_PORT_PATH}
+        | (?P<bare>{_HOST}){_PORT_PATH}(?![\p{{L}}\p{{M}}\p{{N}}@]))
+    """,
+    regex.IGNORECASE | regex.VERBOSE,
+)
+# Every form above contains one of these; most comments contain none, and this plain `re` search is
+# several times faster per character than the full scan, so it decides whether the scan runs at all.
+_HINT = re.compile(r"\.[^\W_]|//|www|href|src|\[url|\]\(|[\[({]\s*(?:\.|dot)|\sdot\s|\s\.\s", re.IGNORECASE)
+_ODOT_RE = regex.compile(_ODOT, regex.IGNORECASE)
+_SCHEME_RE = regex.compile(_SCHEME, regex.IGNORECASE)
+_TRAILING = ".,;:!?'\")]}*"
+
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link found in a comment. ``start``/``end`` delimit the text it was found in."""
+
+    url: str
+    host: str
+    registered_domain: str
+    suffix: str
+    shortener: bool
+    obfuscated: bool
+    ip: bool
+    source: str  # text, html, bbcode, markdown or author_url
+    start: int = 0
+    end: int = 0
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        del out["start"], out["end"]
+        return out
+
+
+def _read_list(name: str) -> frozenset[str]:
+    text = resources.files("model").joinpath("data", name).read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+@functools.cache
+def shorteners() -> frozenset[str]:
+    """Hosts of URL shorteners: our list plus the ``link-shorteners`` package's."""
+    from link_shorteners import link_shorteners_list
+
+    return _read_list("shorteners.txt") | {h.strip().lower() for h in link_shorteners_list()}
+
+
+@functools.cache
+def bare_tlds() -> frozenset[str]:
+    return _read_list("bare_tlds.txt")
+
+
+def is_shortener(host: str, registered_domain: str = "") -> bool:
+    table = shorteners()
+    return host in table or registered_domain in table or host.removeprefix("www.") in table
+
+
+def find_links(text: str, source: str = "text") -> list[Link]:
+    """Return the links in ``text`` in order of appearance, each once per place it occurs."""
+    links: list[Link] = []
+    if not _HINT.search(text):
+        return links
+    for m in _PATTERN.finditer(text):
+        link = _from_match(m, source)
+        if link is not None:
+            links.append(link)
+    return links
+
+
+def author_url_link(value: str) -> Link | None:
+    """The comment's author URL as a link: a bare ``example.com`` counts, whatever its TLD."""
+    value = value.strip()
+    if not value:
+        return None
+    if not _SCHEME_RE.match(value):
+        value = "http://" + value
+    return _make_link(value, 0, len(value), "author_url", strict=False)
+
+
+def _from_match(m: regex.Match, source: str) -> Link | None:
+    kind = m.lastgroup
+    if kind in ("attr", "bbeq", "bbbody", "md"):
+        raw = m.group(kind)
+        inner = {"attr": "html", "bbeq": "bbcode", "bbbody": "bbcode", "md": "markdown"}[kind]
+        if not _SCHEME_RE.match(raw) and not raw.lower().startswith("www"):
+            if raw.startswith(("/", "#", "mailto:", "javascript:")):
+                return None
+            raw = "http://" + raw
+        return _make_link(raw, m.start(), m.end(), inner, strict=False)
+    raw = _trim(m.group(0))
+    end = m.start() + len(raw)
+    if kind == "scheme":
+        return _make_link(raw, m.start(), end, source, strict=False)
+    if kind == "www":
+        return _make_link("http://" + raw, m.start(), end, source, strict=False)
+    # A bare name: stricter, since plain prose contains "e.g.", "3.14" and "end.So".
+    host_part = m.group("bare")
+    has_path = len(raw) > len(host_part)
+    return _make_link("http://" + raw, m.start(), end, source, strict=not has_path, bare_host=host_part)
+
+
+def _trim(url: str) -> str:
+    # Drop sentence punctuation after a URL, but keep a ")" that closes a "(" inside it.
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url
+
+
+def _make_link(
+    url: str, start: int, end: int, source: str, *, strict: bool, bare_host: str | None = None
+) -> Link | None:
+    obfuscated = False
+    scheme = _SCHEME_RE.match(url)
+    if scheme and not url[: scheme.end()].lower().startswith(("http://", "https://")):
+        obfuscated = True
+        url = ("https://" if "s" in scheme.group(0).lower()[1:5] else "http://") + url[scheme.end():]
+    if _ODOT_RE.search(url):
+        obfuscated = True
+        url = _ODOT_RE.sub(".", url)
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
+    host = host.rstrip(".").lower()
+    if not host:
+        return None
+    ip = _is_ip(host)
+    if ip:
+        return Link(url, host, host, "", False, obfuscated, True, source, start, end)
+    parts = _EXTRACT(host)
+    if not parts.suffix or not parts.domain or parts.suffix.isdigit():
+        return None
+    registered = parts.top_domain_under_public_suffix
+    shortener = is_shortener(host, registered)
+    if (strict or obfuscated) and not shortener:
+        if not _plausible_bare(parts.suffix, bare_host or host):
+            return None
+    return Link(url, host, registered, parts.suffix, shortener, obfuscated, False, source, start, end)
+
+
+def _plausible_bare(suffix: str, written_host: str) -> bool:
+    tld = suffix.rsplit(".", 1)[-1]
+    if not (tld in bare_tlds() or tld.startswith("xn--") or not tld.isascii()):
+        return False
+    # "there.So" is a missing space after a full stop, not a link; "EXAMPLE.COM" is a link.
+    written_tld = written_host.rsplit(".", 1)[-1].strip()
+    before = written_host[: -len(written_tld) - 1].rstrip(" .[](){}")
+    return not (written_tld[:1].isupper() and written_tld[1:].islower() and before[-1:].islower())
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

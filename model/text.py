@@ -1,0 +1,105 @@
+"""Text normalisation: one canonical form of a comment for the classifier, whatever the script.
+
+``clean`` undoes the encodings that hide words (HTML entities, zero-width characters, full-width and
+mathematical letters); link detection runs on its output. ``normalise`` then folds case, look-alike
+letters and repeated characters, and turns links, e-mail addresses, phone numbers and numbers into tokens
+(``xurl``, ``xemail`` ...) that the classifier can learn without memorising each one. Devanagari and every
+other script pass through unchanged apart from NFKC.
+
+Every pattern here has bounded quantifiers, so each function is linear in the length of its input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Zero-width and invisible characters used to split words past filters (ZWSP, ZWNJ, ZWJ, word joiner,
+# BOM, soft hyphen, Mongolian vowel separator, bidi marks).
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_TAG = re.compile(r"<[^<>]{0,2048}>")
+_SPACE = re.compile(r"\s+")
+_REPEAT = re.compile(r"(.)\1{2,}", re.DOTALL)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+# A phone number: 8 to 15 digits, optionally grouped by spaces, dashes or brackets (+91 98765 43210).
+# Dots and commas are left out: "1.000.000.000 views" is a count, not a number to call.
+_PHONE = re.compile(r"(?<![\w+.,])\+?\d(?:[ ()-]{0,2}\d){7,14}(?![\w.,]\d)")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W\d_]+")
+
+# Cyrillic and Greek letters drawn like Latin ones, swapped in to dodge word filters ("vіsіt", "cаsino").
+# Applied only inside a word that also has Latin letters, so Russian or Greek text is left as written.
+_LOOKALIKE_PAIRS = {
+    # Cyrillic
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "к": "k", "м": "m", "т": "t", "в": "b", "н": "h",
+    # Greek (after case folding)
+    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+}
+_LOOKALIKES = str.maketrans(_LOOKALIKE_PAIRS)
+_LOOKALIKE_CHARS = re.compile("[" + "".join(_LOOKALIKE_PAIRS) + "]")
+_LATIN = re.compile("[a-z]")
+# Digits and symbols inside a Latin word ("v1agra", "fr33k", "c@sino").
+_LEET = re.compile(r"(?<=[a-z])[0134579@$]{1,3}(?=[a-z])")
+_LEET_MAP = str.maketrans("0134579@$", "oieastgas")
+
+
+def clean(text: str) -> str:
+    """Decode HTML entities, drop invisible characters and apply Unicode NFKC. Case is kept."""
+    text = html.unescape(text)
+    text = _INVISIBLE.sub("", text)
+    return unicodedata.normalize("NFKC", text)
+
+
+def strip_tags(text: str) -> str:
+    return _TAG.sub(" ", text)
+
+
+def fold(text: str) -> str:
+    """Case-fold, undo look-alike letters and leetspeak in Latin words, and cap repeats at two."""
+    text = text.casefold()
+    if _LOOKALIKE_CHARS.search(text):
+        text = _WORD.sub(_unmask_lookalikes, text)
+    text = _LEET.sub(_unleet, text)
+    return _REPEAT.sub(r"\1\1", text)
+
+
+def _unmask_lookalikes(m: re.Match) -> str:
+    word = m.group(0)
+    if _LATIN.search(word) and _LOOKALIKE_CHARS.search(word):
+        return word.translate(_LOOKALIKES)
+    return word
+
+
+def _unleet(m: re.Match) -> str:
+    return m.group(0).translate(_LEET_MAP)
+
+
+def tokenise_contacts(text: str) -> tuple[str, int, int]:
+    """Replace e-mail addresses, phone numbers and other numbers by tokens.
+
+    Returns the text and the counts of e-mail addresses and phone numbers replaced.
+    """
+    text, emails = _EMAIL.subn(" xemail ", text)
+    text, phones = _PHONE.subn(" xphone ", text)
+    text = _NUMBER.sub(_number_token, text)
+    return text, emails, phones
+
+
+def _number_token(m: re.Match) -> str:
+    # The number of digits says more than the value: "2 billion views" is not "text 87121 to win".
+    digits = sum(c.isdigit() for c in m.group(0))
+    return f" xnum{min(digits, 6)} "
+
+
+def squeeze(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def longest_run(text: str) -> int:
+    """Length of the longest run of one repeated character (for "soooo good!!!!!")."""
+    best = 1 if text else 0
+    for m in _REPEAT.finditer(text):
+        best = max(best, m.end() - m.start())
+    return best
