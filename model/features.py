@@ -1,0 +1,201 @@
+"""From a comment to what the classifier reads: normalised text plus link and metadata measures.
+
+``prepare`` does the per-comment work once (cleaning, link detection, counting); the transformers below
+are scikit-learn estimators over its output, so the whole model is one inspectable ``Pipeline``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import regex
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from . import text as T
+from .comment import Comment
+from .links import Link, author_url_link, find_links
+
+# Words of any script: \w plus the combining marks of the Indic blocks (Devanagari vowel signs are
+# marks, not letters, and a plain \w would cut "हिंदी" into pieces), without the dandas "।" "॥".
+WORD_PATTERN = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff]+"
+
+_LETTER = regex.compile(r"\p{L}")
+_LATIN = regex.compile(r"\p{Latin}")
+_DEVANAGARI = regex.compile(r"\p{Devanagari}")
+_UPPER = regex.compile(r"\p{Lu}")
+_DIGIT = regex.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedComment:
+    text: str  # normalised, with links, e-mails, phones and numbers as tokens
+    links: tuple[Link, ...]  # links in the content, then the author URL if any
+    length: int  # characters of visible text
+    letters: int
+    latin: int
+    devanagari: int
+    upper: int
+    digits: int
+    emails: int
+    phones: int
+    link_chars: int
+    longest_run: int
+    exclamations: int
+    author_url: bool
+
+
+def prepare(comment: Comment | str) -> PreparedComment:
+    """Clean, find links and measure a comment. Linear in its length."""
+    if isinstance(comment, str):
+        comment = Comment(content=comment)
+    raw = T.clean(comment.content)
+    links = find_links(raw)
+    # Put a token where each link was: the classifier learns "a link here", not each URL.
+    pieces, last, link_chars = [], 0, 0
+    for link in links:
+        pieces.append(raw[last : link.start])
+        pieces.append(_link_token(link))
+        link_chars += link.end - link.start
+        last = link.end
+    pieces.append(raw[last:])
+    visible = T.strip_tags("".join(pieces))
+    folded, emails, phones = T.tokenise_contacts(T.fold(visible))
+    author_link = author_url_link(T.clean(comment.author_url)) if comment.author_url else None
+    if author_link is not None:
+        links.append(author_link)
+    return PreparedComment(
+        text=T.squeeze(folded),
+        links=tuple(links),
+        length=len(visible),
+        letters=len(_LETTER.findall(visible)),
+        latin=len(_LATIN.findall(visible)),
+        devanagari=len(_DEVANAGARI.findall(visible)),
+        upper=len(_UPPER.findall(visible)),
+        digits=len(_DIGIT.findall(visible)),
+        emails=emails,
+        phones=phones,
+        link_chars=link_chars,
+        longest_run=T.longest_run(visible),
+        exclamations=visible.count("!"),
+        author_url=bool(comment.author_url.strip()),
+    )
+
+
+def _link_token(link: Link) -> str:
+    token = " xurl "
+    if link.shortener:
+        token += "xshortener "
+    if link.obfuscated:
+        token += "xobfuscated "
+    return token
+
+
+# Names and definitions of the numeric features, in column order. Counts go through log1p so one
+# comment with 500 links does not dominate the scale.
+META_FEATURES = (
+    "links",
+    "shortened links",
+    "distinct link domains",
+    "share of text in links",
+    "obfuscated link",
+    "IP-address link",
+    "e-mail addresses",
+    "phone numbers",
+    "share of capitals",
+    "length",
+    "share of Latin letters",
+    "share of Devanagari letters",
+    "share of other letters",
+    "digits",
+    "repeated characters",
+    "exclamation marks",
+    "author URL",
+    "author URL is a shortener",
+)
+
+
+def meta_row(p: PreparedComment) -> list[float]:
+    """The raw (unscaled) numeric features of one prepared comment, in META_FEATURES order."""
+    content_links = [link for link in p.links if link.source != "author_url"]
+    author = [link for link in p.links if link.source == "author_url"]
+    letters = max(p.letters, 1)
+    return [
+        math.log1p(len(content_links)),
+        math.log1p(sum(link.shortener for link in content_links)),
+        math.log1p(len({link.registered_domain for link in content_links})),
+        p.link_chars / max(p.length + p.link_chars, 1),
+        float(any(link.obfuscated for link in content_links)),
+        float(any(link.ip for link in content_links)),
+        math.log1p(p.emails),
+        math.log1p(p.phones),
+        p.upper / letters,
+        math.log1p(p.length),
+        p.latin / letters,
+        p.devanagari / letters,
+        (p.letters - p.latin - p.devanagari) / letters,
+        math.log1p(p.digits),
+        math.log1p(max(p.longest_run - 2, 0)),
+        math.log1p(p.exclamations),
+        float(p.author_url),
+        float(any(link.shortener for link in author)),
+    ]
+
+
+class PrepareComments(TransformerMixin, BaseEstimator):
+    """Comments (``Comment``, mapping with ``content``, or plain text) to ``PreparedComment``s."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return [x if isinstance(x, PreparedComment) else prepare(_as_comment(x)) for x in X]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+def _as_comment(x) -> Comment | str:
+    if isinstance(x, (Comment, str)):
+        return x
+    return Comment.from_mapping(x)
+
+
+class PreparedText:
+    """Vectorizer preprocessor: the normalised text of a ``PreparedComment``."""
+
+    def __call__(self, prepared: PreparedComment) -> str:
+        return prepared.text
+
+    def __eq__(self, other):  # estimator clones compare parameters
+        return isinstance(other, PreparedText)
+
+    def __hash__(self):
+        return hash(PreparedText)
+
+
+class MetaFeatures(TransformerMixin, BaseEstimator):
+    """The numeric features of META_FEATURES, standardised with the training mean and spread."""
+
+    def fit(self, X, y=None):
+        rows = np.array([meta_row(p) for p in X], dtype=float)
+        self.mean_ = rows.mean(axis=0)
+        scale = rows.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.n_features_in_ = len(META_FEATURES)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "mean_")
+        rows = np.array([meta_row(p) for p in X], dtype=float).reshape(-1, len(META_FEATURES))
+        return sp.csr_matrix((rows - self.mean_) / self.scale_)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(META_FEATURES, dtype=object)

@@ -1,0 +1,55 @@
+"""The scoring core's one entry point: a loaded model plus a policy, from comments to results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from . import artifact as store
+from .comment import Comment
+from .fastpath import FastScorer
+from .features import prepare
+from .verdict import Policy, decide
+
+SHIPPED_MODEL = Path(__file__).parent / "artifacts"
+
+
+class Scorer:
+    """Scores comments with one model under one policy. Safe to share between threads: it holds no
+    per-request state."""
+
+    def __init__(self, artifact: store.Artifact, policy: Policy | None = None):
+        self.artifact = artifact
+        self.policy = policy or Policy()
+        self._fast = FastScorer(artifact.pipeline)
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None, policy: Policy | None = None) -> "Scorer":
+        return cls(store.load(folder or SHIPPED_MODEL), policy)
+
+    @property
+    def model_version(self) -> str:
+        return self.artifact.version
+
+    def check(self, comment: Comment | str) -> dict:
+        """Result for one comment: spam_probability, verdict, reasons, links, model_version."""
+        if isinstance(comment, str):
+            comment = Comment(content=comment)
+        prepared = prepare(comment)
+        score = self._fast.score(prepared)
+        probability, verdict, reasons = decide(comment, prepared, score, self.policy)
+        return {
+            "spam_probability": round(probability, 6),
+            "verdict": verdict,
+            "reasons": [r.to_dict() for r in reasons],
+            "links": [link.to_dict() for link in prepared.links],
+            "model_version": self.model_version,
+        }
+
+    def check_many(self, comments: Iterable[Comment | str]) -> list[dict]:
+        """Results for many comments, in order; the same as calling ``check`` on each."""
+        return [self.check(comment) for comment in comments]
+
+    def probabilities(self, comments: list) -> list[float]:
+        """Classifier probabilities only, through the scikit-learn pipeline (for evaluation)."""
+        return self.artifact.pipeline.predict_proba(comments)[:, 1].tolist()

@@ -1,0 +1,161 @@
+"""Rules and the verdict: the classifier's log-odds plus the weights of the rules that fired.
+
+The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it stays a probability:
+
+    log-odds = classifier log-odds + sum of rule weights
+    spam_probability = 1 / (1 + exp(-log-odds))
+    verdict = block if spam_probability >= block threshold, review if >= review threshold, else allow
+
+A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
+classifier says. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
+moderator can redo the sum.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .comment import Comment
+from .fastpath import Score, expit
+from .features import PreparedComment
+from .links import Link
+
+ALLOW, REVIEW, BLOCK = "allow", "review", "block"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What an operator sets: thresholds on the final probability, and the deterministic rules."""
+
+    review_threshold: float = 0.5
+    block_threshold: float = 0.9
+    max_links: int = 3
+    blocked_domains: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+    # Weights on the log-odds scale: +2.2 turns an even chance into 0.9.
+    shortener_weight: float = 1.5
+    obfuscated_weight: float = 2.0
+    too_many_links_weight: float = 2.0
+    allowed_domain_weight: float = -3.0
+
+    def __post_init__(self):
+        if not 0.0 < self.review_threshold <= self.block_threshold <= 1.0:
+            raise ValueError("thresholds must satisfy 0 < review <= block <= 1")
+
+
+@dataclass
+class Reason:
+    code: str
+    message: str
+    weight: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"code": self.code, "message": self.message, "weight": _json_weight(self.weight)}
+        out.update(self.details)
+        return out
+
+
+def _json_weight(weight: float) -> float | str:
+    # JSON has no infinity; "inf" reads as what it is.
+    return "inf" if math.isinf(weight) else round(weight, 3)
+
+
+def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Policy) -> tuple[float, str, list[Reason]]:
+    """Combine the classifier's score with the rules: (spam_probability, verdict, reasons)."""
+    reasons = [_classifier_reason(score)]
+    reasons.extend(_rules(comment, prepared, policy))
+    total = sum(r.weight for r in reasons[1:])
+    log_odds = score.log_odds + total
+    if math.isinf(total):
+        probability = 1.0 if total > 0 else 0.0
+    else:
+        probability = expit(log_odds)
+    if probability >= policy.block_threshold:
+        verdict = BLOCK
+    elif probability >= policy.review_threshold:
+        verdict = REVIEW
+    else:
+        verdict = ALLOW
+    # The reasons a moderator acts on first: the heaviest push towards the verdict.
+    towards_spam = verdict != ALLOW
+    reasons.sort(key=lambda r: -r.weight if towards_spam else r.weight)
+    return probability, verdict, reasons
+
+
+def _classifier_reason(score: Score) -> Reason:
+    spammy = score.probability >= 0.5
+    terms = [c for c in score.contributions if (c.weight > 0) == spammy and abs(c.weight) >= 0.05][:3]
+    shown = ", ".join(f"'{c.feature}'" if c.kind == "word" else c.feature for c in terms)
+    message = f"classifier {score.probability:.2f}" + (f": {shown}" if shown else "")
+    return Reason(
+        "classifier",
+        message,
+        score.log_odds,
+        {
+            "probability": round(score.probability, 4),
+            "features": [
+                {"feature": c.feature, "kind": c.kind, "weight": round(c.weight, 3)} for c in score.contributions
+            ],
+        },
+    )
+
+
+def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[Reason]:
+    reasons = []
+    if comment.honeypot.strip():
+        reasons.append(Reason("honeypot", "the hidden honeypot field was filled in, as only bots do", math.inf))
+    content_links = [link for link in prepared.links if link.source != "author_url"]
+    if content_links:
+        reasons.append(_links_reason(content_links, policy))
+    if len(content_links) > policy.max_links:
+        reasons.append(Reason("too_many_links", f"{len(content_links)} links, more than the {policy.max_links} allowed",
+                              policy.too_many_links_weight, {"count": len(content_links)}))
+    disguised = [link for link in content_links if link.obfuscated]
+    if disguised:
+        reasons.append(Reason("obfuscated_link", f"link written to dodge filters: {disguised[0].host}",
+                              policy.obfuscated_weight, {"hosts": _hosts(disguised)}))
+    blocked = [link for link in prepared.links if _listed(link, policy.blocked_domains)]
+    if blocked:
+        reasons.append(Reason("blocked_domain", f"link to the blocked domain {blocked[0].registered_domain}",
+                              math.inf, {"hosts": _hosts(blocked)}))
+    allowed = [link for link in prepared.links if _listed(link, policy.allowed_domains)]
+    if allowed and not blocked:
+        reasons.append(Reason("allowed_domain", f"link to the allowed domain {allowed[0].registered_domain}",
+                              policy.allowed_domain_weight, {"hosts": _hosts(allowed)}))
+    return reasons
+
+
+def _links_reason(links: list[Link], policy: Policy) -> Reason:
+    """"2 links, one through the shortener ift.tt": the link facts in one reason."""
+    count = len(links)
+    short = _hosts([link for link in links if link.shortener])
+    message = f"{count} link{'s' if count != 1 else ''}"
+    if short:
+        if count == 1:
+            message += f", through the shortener {short[0]}"
+        else:
+            n = len([link for link in links if link.shortener])
+            which = "one" if n == 1 else ("all" if n == count else str(n))
+            message += f", {which} through the shortener{'s' if len(short) > 1 else ''} {', '.join(short)}"
+    code = "shortened_link" if short else "links"
+    return Reason(code, message, policy.shortener_weight if short else 0.0,
+                  {"count": count, "hosts": _hosts(links)})
+
+
+def _hosts(links: list[Link]) -> list[str]:
+    return list(dict.fromkeys(link.host for link in links))
+
+
+def _listed(link: Link, domains: frozenset[str]) -> bool:
+    if not domains:
+        return False
+    host = link.host
+    while True:
+        if host in domains:
+            return True
+        if "." not in host:
+            return False
+        host = host.split(".", 1)[1]
+
