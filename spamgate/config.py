@@ -1,0 +1,70 @@
+"""All configuration, from ``SPAMGATE_*`` environment variables with documented defaults.
+
+No other module reads ``os.environ``. README.md lists every variable in one table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from model.scorer import SHIPPED_MODEL
+from model.verdict import Policy
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path = SHIPPED_MODEL
+    review_threshold: float = 0.5
+    block_threshold: float = 0.9
+    max_links: int = 3
+    blocked_domains: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+
+    def policy(self) -> Policy:
+        return Policy(
+            review_threshold=self.review_threshold,
+            block_threshold=self.block_threshold,
+            max_links=self.max_links,
+            blocked_domains=self.blocked_domains,
+            allowed_domains=self.allowed_domains,
+        )
+
+
+def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Defaults, then ``SPAMGATE_<NAME>`` variables from ``env`` (the process environment by default),
+    then ``overrides``. Raises ConfigError naming the variable for a value that does not parse."""
+    env = os.environ if env is None else env
+    values = {}
+    for f in fields(Settings):
+        name = f"SPAMGATE_{f.name.upper()}"
+        if name in env and env[name] != "":
+            values[f.name] = _parse(name, env[name], f.type)
+    values.update(overrides)
+    try:
+        settings = Settings(**values)
+        settings.policy()
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return settings
+
+
+def _parse(name: str, raw: str, kind: str):
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "frozenset[str]":
+            return frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from None
+    return raw
