@@ -1,0 +1,73 @@
+import math
+
+import pytest
+
+from model.comment import Comment
+from model.fastpath import expit
+from model.scorer import Scorer
+from model.verdict import Policy
+
+
+def reasons(result):
+    return {r["code"]: r for r in result["reasons"]}
+
+
+def test_shortened_link_is_a_reason_naming_the_shortener(scorer):
+    result = scorer.check("Great post, read more at https://ift.tt/3xYz and www.example.com")
+    reason = reasons(result)["shortened_link"]
+    assert reason["message"] == "2 links, one through the shortener ift.tt"
+    assert reason["weight"] > 0
+    assert [link["shortener"] for link in result["links"]] == [True, False]
+
+
+def test_filled_honeypot_blocks_whatever_the_classifier_says(scorer):
+    result = scorer.check(Comment(content="Thank you for this article.", honeypot="http://x.example"))
+    assert result["verdict"] == "block"
+    assert result["spam_probability"] == 1.0
+    assert reasons(result)["honeypot"]["weight"] == "inf"
+
+
+def test_blocked_domain_blocks_and_allowed_domain_pulls_down(scorer):
+    text = "Interesting, I wrote about this on https://blog.friend.example.org/post"
+    base = Scorer(scorer.artifact, Policy())
+    blocked = Scorer(scorer.artifact, Policy(blocked_domains=frozenset({"friend.example.org"})))
+    allowed = Scorer(scorer.artifact, Policy(allowed_domains=frozenset({"example.org"})))
+    assert blocked.check(text)["verdict"] == "block"
+    assert "blocked_domain" in reasons(blocked.check(text))
+    assert allowed.check(text)["spam_probability"] < base.check(text)["spam_probability"]
+    assert reasons(allowed.check(text))["allowed_domain"]["weight"] < 0
+
+
+def test_too_many_links_is_a_reason(scorer):
+    text = " ".join(f"http://site{i}.example.com" for i in range(5))
+    result = Scorer(scorer.artifact, Policy(max_links=3)).check(text)
+    assert reasons(result)["too_many_links"]["count"] == 5
+    assert result["verdict"] != "allow"
+
+
+def test_probability_is_classifier_log_odds_plus_rule_weights(scorer):
+    result = scorer.check("see bit.ly/abc and example dot com for cheap pills")
+    weights = [r["weight"] for r in result["reasons"]]
+    assert math.isclose(result["spam_probability"], expit(sum(weights)), abs_tol=1e-6)
+
+
+def test_classifier_reason_quotes_the_words_that_pushed(scorer):
+    result = scorer.check("Hey check out my channel and subscribe please")
+    reason = reasons(result)["classifier"]
+    assert reason["message"].startswith(f"classifier {reason['probability']:.2f}")
+    assert "'" in reason["message"]
+    assert reason["features"]
+
+
+@pytest.mark.parametrize("review, block", [(0.0, 0.5), (0.7, 0.6), (0.5, 1.5)])
+def test_policy_refuses_thresholds_out_of_order(review, block):
+    with pytest.raises(ValueError):
+        Policy(review_threshold=review, block_threshold=block)
+
+
+def test_result_has_the_documented_shape(scorer):
+    result = scorer.check(Comment(content="hello", author_url="https://bit.ly/me"))
+    assert set(result) == {"spam_probability", "verdict", "reasons", "links", "model_version"}
+    assert result["links"][0]["source"] == "author_url"
+    assert set(result["links"][0]) >= {"url", "host", "registered_domain", "suffix", "shortener", "obfuscated"}
+    assert result["model_version"] == scorer.model_version
