@@ -17,15 +17,23 @@ import unicodedata
 
 # Zero-width and invisible characters used to split words past filters (ZWSP, ZWNJ, ZWJ, word joiner,
 # BOM, soft hyphen, Mongolian vowel separator, bidi marks).
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# A numeric character reference too long for any code point ("&#" + 5000 digits) makes html.unescape
+# raise; such a reference is replaced by U+FFFD first.
+_HUGE_REFERENCE = re.compile(r"&#(?:[xX][0-9a-fA-F]{9,}|[0-9]{9,});?")
 _TAG = re.compile(r"<[^<>]{0,2048}>")
 _SPACE = re.compile(r"\s+")
-_REPEAT = re.compile(r"(.)\1{2,}", re.DOTALL)
+# Runs of three or more of one character, digits excepted ("99999 00000" is a phone number). Possessive,
+# so a run of a million is one step, not a million stack frames.
+_REPEAT = re.compile(r"(\D)\1{2,}+")
+_RUN = re.compile(r"(.)\1++", re.DOTALL)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 # A phone number: 8 to 15 digits, optionally grouped by spaces, dashes or brackets (+91 98765 43210).
 # Dots and commas are left out: "1.000.000.000 views" is a count, not a number to call.
 _PHONE = re.compile(r"(?<![\w+.,])\+?\d(?:[ ()-]{0,2}\d){7,14}(?![\w.,]\d)")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"\d++(?:[.,]\d++){0,8}+")
+# ISO dates are dates, not phone numbers.
+_DATE = re.compile(r"(?<!\d)(?:19|20)\d\d-[01]\d-[0-3]\d(?!\d)")
 _WORD = re.compile(r"[^\W\d_]+")
 
 # Cyrillic and Greek letters drawn like Latin ones, swapped in to dodge word filters ("vіsіt", "cаsino").
@@ -47,6 +55,8 @@ _LEET_MAP = str.maketrans("0134579@$", "oieastgas")
 
 def clean(text: str) -> str:
     """Decode HTML entities, drop invisible characters and apply Unicode NFKC. Case is kept."""
+    if "&#" in text:
+        text = _HUGE_REFERENCE.sub("\ufffd", text)
     text = html.unescape(text)
     text = _INVISIBLE.sub("", text)
     return unicodedata.normalize("NFKC", text)
@@ -76,15 +86,29 @@ def _unleet(m: re.Match) -> str:
     return m.group(0).translate(_LEET_MAP)
 
 
-def tokenise_contacts(text: str) -> tuple[str, int, int]:
-    """Replace e-mail addresses, phone numbers and other numbers by tokens.
+def replace_emails(text: str) -> tuple[str, int]:
+    """Replace e-mail addresses by ``xemail``; done before ``fold``, whose leetspeak rule would read the
+    "@" of "name@gmail.com" as an "a". Returns the text and the number replaced."""
+    return _EMAIL.subn(" xemail ", text)
 
-    Returns the text and the counts of e-mail addresses and phone numbers replaced.
-    """
-    text, emails = _EMAIL.subn(" xemail ", text)
-    text, phones = _PHONE.subn(" xphone ", text)
-    text = _NUMBER.sub(_number_token, text)
-    return text, emails, phones
+
+def replace_numbers(text: str) -> tuple[str, int]:
+    """Replace phone numbers by ``xphone``, dates by ``xdate`` and other numbers by ``xnum<digits>``.
+    Returns the text and the number of phone numbers."""
+    text = _DATE.sub(" xdate ", text)
+    phones = 0
+
+    def phone(m: re.Match) -> str:
+        nonlocal phones
+        groups = re.split(r"[ ()-]+", m.group(0).lstrip("+"))
+        # "10 000 000 views" is a count grouped in thousands, not a phone number.
+        if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
+            return m.group(0)
+        phones += 1
+        return " xphone "
+
+    text = _PHONE.sub(phone, text)
+    return _NUMBER.sub(_number_token, text), phones
 
 
 def _number_token(m: re.Match) -> str:
@@ -99,7 +123,4 @@ def squeeze(text: str) -> str:
 
 def longest_run(text: str) -> int:
     """Length of the longest run of one repeated character (for "soooo good!!!!!")."""
-    best = 1 if text else 0
-    for m in _REPEAT.finditer(text):
-        best = max(best, m.end() - m.start())
-    return best
+    return max((m.end() - m.start() for m in _RUN.finditer(text)), default=0)
