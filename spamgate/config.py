@@ -20,12 +20,26 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    # The model and the verdict
     model_dir: Path = SHIPPED_MODEL
     review_threshold: float = 0.5
     block_threshold: float = 0.9
     max_links: int = 3
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
+    # The service
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout: float = 0.25  # seconds, for connecting and for each command
+    redis_prefix: str = "spamgate"
+    keys_file: Path = Path("var/keys.json")
+    data_dir: Path = Path("var")  # where `spamgate serve` keeps a Redis it starts itself
+    cache_ttl: int = 24 * 3600  # seconds a cached verdict is reused
+    verdict_ttl: int = 30 * 24 * 3600  # seconds a verdict record is kept
+    max_comment_bytes: int = 64 * 1024
+    max_request_bytes: int = 1024 * 1024
+    max_batch: int = 100
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
 
     def policy(self) -> Policy:
         return Policy(
@@ -52,6 +66,10 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
         settings.policy()
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    for name in ("redis_timeout", "cache_ttl", "verdict_ttl", "max_comment_bytes", "max_request_bytes", "max_batch",
+                 "workers"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"SPAMGATE_{name.upper()} must be positive")
     return settings
 
 
@@ -63,6 +81,8 @@ def _parse(name: str, raw: str, kind: str):
             return float(raw)
         if kind == "int":
             return int(raw)
+        if kind == "str":
+            return raw
         if kind == "frozenset[str]":
             return frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
     except ValueError:

@@ -1,0 +1,334 @@
+"""The /v1 API: check comments, look verdicts up, moderate, and feed labels back for training.
+
+Every request is validated here, at the edge, before anything is scored or stored; every failure is an
+ApiError with one JSON shape (service/errors.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import time
+from dataclasses import fields
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from model.comment import Comment, InvalidComment
+
+from .auth import Key
+from .errors import ApiError
+from .store import VERDICTS, StoreUnavailable
+
+bp = Blueprint("v1", __name__, url_prefix="/v1")
+
+# The comment fields that can change a score: the cache key is made of these, with the policy.
+SCORED_FIELDS = ("content", "author", "author_email", "author_url", "honeypot")
+# Fields a client may add for its own bookkeeping; stored with the verdict, never scored.
+CLIENT_FIELDS = ("comment_id", "post_id", "created_at")
+LABELS = ("spam", "ham")
+
+
+def _service():
+    return current_app.extensions["spamgate"]
+
+
+# -- authentication ---------------------------------------------------------------------------------
+
+
+def _authenticate(*roles: str) -> Key:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'",
+                       headers={"WWW-Authenticate": 'Bearer realm="spamgate"'})
+    key = _service().keys.find(token.strip())
+    if key is None:
+        raise ApiError(401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": 'Bearer realm="spamgate"'})
+    if not key.allows(*roles):
+        raise ApiError(403, "forbidden", f"a {key.role} key cannot do this; it needs the role {' or '.join(roles)}")
+    g.key = key
+    return key
+
+
+# -- input ------------------------------------------------------------------------------------------
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the JSON is nested too deeply") from None
+    except ValueError as e:  # includes bad UTF-8
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {e}") from None
+
+
+def _object(data: Any, what: str = "body") -> dict:
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_field", f"the {what} must be a JSON object", field=what)
+    return data
+
+
+def _parse_comment(data: Any, field_prefix: str = "") -> tuple[Comment, dict]:
+    """A Comment and the client's own fields, or ApiError naming the field at fault."""
+    data = _object(data, field_prefix.rstrip(".") or "body")
+    limit = current_app.extensions["spamgate"].settings.max_comment_bytes
+    try:
+        comment = Comment.from_mapping(data)
+    except InvalidComment as e:
+        raise ApiError(400, "invalid_field", f"{e.field} {e.message}", field=field_prefix + e.field) from None
+    size = sum(len(getattr(comment, f).encode("utf-8", "surrogatepass")) for f in SCORED_FIELDS)
+    if size > limit:
+        raise ApiError(413, "too_large", f"the comment is {size} bytes, over the limit of {limit}",
+                       field=field_prefix + "content")
+    client = {}
+    for name in CLIENT_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ApiError(400, "invalid_field", f"{name} must be a string or an integer", field=field_prefix + name)
+        client[name] = value
+    return comment, client
+
+
+def _digest(comment: Comment) -> str:
+    service = _service()
+    policy = service.scorer.policy
+    material = [repr(policy)] + [getattr(comment, f) for f in SCORED_FIELDS]
+    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _comment_record(comment: Comment) -> dict:
+    """The comment's non-empty fields, as stored with a verdict and in the feedback stream."""
+    return {f.name: getattr(comment, f.name) for f in fields(Comment) if getattr(comment, f.name)}
+
+
+def _now() -> tuple[float, str]:
+    now = time.time()
+    return now, datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")
+
+
+# -- scoring ----------------------------------------------------------------------------------------
+
+
+def _score(items: list[tuple[Comment, dict]], site: str) -> list[dict]:
+    """Score comments (from the cache where possible), store their verdicts, return the responses."""
+    service = _service()
+    scorer = service.scorer  # one model for the whole request, even if a reload lands meanwhile
+    digests = [_digest(comment) for comment, _ in items]
+    try:
+        cached = service.store.cached(scorer.model_version, digests)
+        redis_up = True
+    except StoreUnavailable:
+        cached, redis_up = [None] * len(items), False
+    missing = [i for i, hit in enumerate(cached) if hit is None]
+    fresh = scorer.check_many(items[i][0] for i in missing)
+    results = list(cached)
+    for i, result in zip(missing, fresh):
+        results[i] = result
+    now, stamp = _now()
+    records = []
+    for (comment, client), result in zip(items, results):
+        records.append({"id": service.store.new_id(), "site": site, "created": now, "created_at": stamp,
+                        "comment": _comment_record(comment), "client": client, "result": result})
+    stored = False
+    if redis_up:
+        try:
+            service.store.save_verdicts(scorer.model_version, records, {digests[i]: results[i] for i in missing})
+            stored = True
+        except StoreUnavailable:
+            pass
+    return [
+        # Without a stored record there is nothing to look up later: say so rather than hand out an id.
+        {**record["result"], "id": record["id"] if stored else None, "cached": hit is not None, "site": site,
+         **({} if stored else {"stored": False})}
+        for record, hit in zip(records, cached)
+    ]
+
+
+@bp.post("/comments/check")
+def check():
+    key = _authenticate("client")
+    comment, client = _parse_comment(_json_body())
+    return jsonify(_score([(comment, client)], key.site)[0])
+
+
+@bp.post("/comments/check-batch")
+def check_batch():
+    key = _authenticate("client")
+    body = _object(_json_body())
+    comments = body.get("comments")
+    limit = _service().settings.max_batch
+    if not isinstance(comments, list):
+        raise ApiError(400, "invalid_field", "comments must be an array of comment objects", field="comments")
+    if not comments:
+        raise ApiError(400, "invalid_field", "comments must not be empty", field="comments")
+    if len(comments) > limit:
+        raise ApiError(413, "too_large", f"{len(comments)} comments, more than the {limit} allowed in one batch",
+                       field="comments")
+    parsed, errors = [], {}
+    for i, item in enumerate(comments):
+        try:
+            parsed.append((i, _parse_comment(item, f"comments[{i}].")))
+        except ApiError as e:
+            errors[i] = {"error": {**e.body()["error"], "status": e.status}}
+    scored = dict(zip((i for i, _ in parsed), _score([p for _, p in parsed], key.site))) if parsed else {}
+    return jsonify({"results": [scored.get(i) or errors[i] for i in range(len(comments))]})
+
+
+# -- verdicts ---------------------------------------------------------------------------------------
+
+
+def _own_verdict(verdict_id: str, key: Key) -> dict:
+    if not (8 <= len(verdict_id) <= 64 and verdict_id.isalnum()):
+        raise ApiError(404, "not_found", "no such verdict")
+    record = _stored(lambda: _service().store.verdict(verdict_id))
+    # Another site's verdict is reported as absent: a key learns nothing of other sites.
+    if record is None or record["site"] != key.site:
+        raise ApiError(404, "not_found", "no such verdict (it may have expired)")
+    return record
+
+
+def _stored(fn):
+    try:
+        return fn()
+    except StoreUnavailable as e:
+        raise ApiError(503, "store_unavailable", f"the verdict store is unavailable, nothing was read or stored: {e}",
+                       headers={"Retry-After": "1"}) from None
+
+
+@bp.get("/verdicts/<verdict_id>")
+def get_verdict(verdict_id: str):
+    key = _authenticate("moderator")
+    return jsonify(_own_verdict(verdict_id, key))
+
+
+@bp.get("/verdicts")
+def list_verdicts():
+    key = _authenticate("moderator")
+    verdict = request.args.get("verdict", "review")
+    if verdict not in VERDICTS:
+        raise ApiError(400, "invalid_field", f"verdict must be one of {', '.join(VERDICTS)}", field="verdict")
+    since = _since(request.args.get("since"))
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and not _valid_cursor(cursor):
+        raise ApiError(400, "invalid_field", "cursor is not one this service returned", field="cursor")
+    try:
+        limit = int(request.args.get("limit", "50"))
+    except ValueError:
+        raise ApiError(400, "invalid_field", "limit must be an integer", field="limit") from None
+    if not 1 <= limit <= 500:
+        raise ApiError(400, "invalid_field", "limit must be between 1 and 500", field="limit")
+    page = _stored(lambda: _service().store.queue(key.site, verdict, since, cursor, limit))
+    return jsonify({"verdicts": page.items, "cursor": page.cursor})
+
+
+def _since(value: str | None) -> float:
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "invalid_field", "since must be an ISO 8601 time or a Unix timestamp",
+                       field="since") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _valid_cursor(cursor: str) -> bool:
+    score, _, member = cursor.partition(":")
+    try:
+        float(score)
+    except ValueError:
+        return False
+    return member.isalnum() and len(member) <= 64
+
+
+# -- feedback ---------------------------------------------------------------------------------------
+
+
+def _label_fields(data: dict) -> tuple[str, str, str]:
+    label = data.get("label")
+    if label not in LABELS:
+        raise ApiError(400, "invalid_field", "label must be \"spam\" or \"ham\"", field="label")
+    fields = []
+    for name in ("moderator", "note"):
+        value = data.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str) or len(value) > 1000:
+            raise ApiError(400, "invalid_field", f"{name} must be a string of at most 1000 characters", field=name)
+        fields.append(value)
+    return label, fields[0], fields[1]
+
+
+@bp.post("/verdicts/<verdict_id>/feedback")
+def verdict_feedback(verdict_id: str):
+    key = _authenticate("client", "moderator")
+    data = _object(_json_body())
+    label, moderator, note = _label_fields(data)
+    record = _own_verdict(verdict_id, key)
+    _, stamp = _now()
+    decision = {"label": label, "moderator": moderator, "note": note, "key": key.id, "at": stamp,
+                "previous_verdict": record["result"]["verdict"]}
+    entry = {**record["comment"], "label": label, "site": key.site, "verdict_id": verdict_id,
+             "model_version": record["result"].get("model_version"), "moderator": moderator, "note": note, "at": stamp}
+    added = _stored(lambda: _service().store.record_decision(verdict_id, entry, decision))
+    return jsonify({"id": verdict_id, "label": label, "recorded": added,
+                    "message": "recorded" if added else "already recorded with this label; nothing changed"})
+
+
+@bp.post("/feedback")
+def report():
+    key = _authenticate("client", "moderator")
+    data = _object(_json_body())
+    label, moderator, note = _label_fields(data)
+    comment, client = _parse_comment({k: v for k, v in data.items() if k not in ("label", "moderator", "note")})
+    _, stamp = _now()
+    entry = {**_comment_record(comment), "label": label, "site": key.site, "moderator": moderator, "note": note,
+             "at": stamp, **({"client": client} if client else {})}
+    digest = hashlib.sha256(json.dumps([key.site, label, _comment_record(comment)], sort_keys=True,
+                                       ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    added = _stored(lambda: _service().store.add_report(entry, digest))
+    return jsonify({"label": label, "recorded": added,
+                    "message": "recorded" if added else "already recorded; nothing changed"}), 201 if added else 200
+
+
+# -- the model --------------------------------------------------------------------------------------
+
+
+@bp.get("/model")
+def model_info():
+    _authenticate("client", "moderator")
+    service = _service()
+    return jsonify({"metadata": service.scorer.artifact.metadata, "last_reload": service.last_reload,
+                    "thresholds": {"review": service.scorer.policy.review_threshold,
+                                   "block": service.scorer.policy.block_threshold}})
+
+
+@bp.post("/model/reload")
+def model_reload():
+    """Load the model folder again. Under gunicorn, a model that loads here is then rolled out to every
+    worker by a HUP to the master (service/gunicorn.conf.py), which replaces workers without dropping
+    requests in flight; a model that fails to load is reported and nothing changes."""
+    _authenticate("admin")
+    result = _service().reload_model()
+    if not result["ok"]:
+        return jsonify({"reloaded": False, **result}), 409
+    rolled_out = str(request.environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn")
+    if rolled_out:
+        os.kill(os.getppid(), signal.SIGHUP)
+    return jsonify({"reloaded": True, "all_workers": rolled_out, **result})
+

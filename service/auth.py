@@ -1,0 +1,100 @@
+"""API keys: each for one site and one role, configured as SHA-256 hashes in a JSON file.
+
+The file (``SPAMGATE_KEYS_FILE``) looks like ``{"keys": [{"id": "...", "site": "...", "role": "...",
+"sha256": "..."}]}``; ``spamgate keys add`` writes it and prints a new key once. A request sends
+``Authorization: Bearer <key>``. The hash of the key is compared with every configured hash in constant
+time, so neither the time taken nor an early exit says how close a guess was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROLES = ("client", "moderator", "admin")
+_SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class KeysError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    site: str
+    role: str
+    sha256: str
+
+    def allows(self, *roles: str) -> bool:
+        return self.role == "admin" or self.role in roles
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class KeyRing:
+    def __init__(self, keys: list[Key]):
+        self.keys = keys
+
+    @classmethod
+    def load(cls, path: Path) -> "KeyRing":
+        """Keys from ``path``; a missing file is an empty ring (every request is then refused)."""
+        try:
+            data = json.loads(Path(path).read_text("utf-8"))
+        except FileNotFoundError:
+            return cls([])
+        except (OSError, ValueError) as e:
+            raise KeysError(f"{path}: unreadable keys file ({e})") from None
+        keys = []
+        for i, item in enumerate(data.get("keys", []) if isinstance(data, dict) else []):
+            try:
+                key = Key(str(item["id"]), str(item["site"]), str(item["role"]), str(item["sha256"]).lower())
+            except (KeyError, TypeError):
+                raise KeysError(f"{path}: key {i} needs id, site, role and sha256") from None
+            if key.role not in ROLES or not re.fullmatch(r"[0-9a-f]{64}", key.sha256) or not _SITE.match(key.site):
+                raise KeysError(f"{path}: key {key.id!r} has a bad role, site or sha256")
+            keys.append(key)
+        return cls(keys)
+
+    def find(self, token: str) -> Key | None:
+        """The key whose hash matches ``token``'s, or None. Looks at every key whatever it finds."""
+        wanted = digest(token).encode()
+        found = None
+        for key in self.keys:
+            if hmac.compare_digest(key.sha256.encode(), wanted):
+                found = key
+        return found
+
+
+def add_key(path: Path, site: str, role: str) -> tuple[Key, str]:
+    """Make a new key for ``site`` and ``role``, store only its hash in ``path``, return (key, token)."""
+    if role not in ROLES:
+        raise KeysError(f"role must be one of {', '.join(ROLES)}")
+    if not _SITE.match(site):
+        raise KeysError("site must be 1-100 characters of letters, digits, '.', '_' or '-'")
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        data = {"keys": []}
+    except (OSError, ValueError) as e:
+        raise KeysError(f"{path}: unreadable keys file ({e})") from None
+    token = "sg_" + secrets.token_urlsafe(32)
+    key = Key("k_" + secrets.token_hex(6), site, role, digest(token))
+    data.setdefault("keys", []).append(key.__dict__)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    return key, token

@@ -1,0 +1,63 @@
+"""One JSON shape for every error: ``{"error": {"code": ..., "message": ..., "field"?: ...}}``.
+
+Raised as ``ApiError`` from anywhere in a request; Flask's own HTTP errors (404, 405, 413 ...) and any
+unexpected exception are turned into the same shape here, so no client ever sees an HTML page or a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    return ApiError(400, code, message, field).body()
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(e: ApiError):
+        return jsonify(e.body()), e.status, e.headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException):
+        status = e.code or 500
+        message = e.description or e.name
+        if status == 413:
+            message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        return jsonify(ApiError(status, _CODES.get(status, "http_error"), message).body()), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        log.exception("unhandled error")
+        return jsonify(ApiError(500, "internal_error", "internal error; the server log has the details").body()), 500

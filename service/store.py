@@ -1,0 +1,204 @@
+"""Everything the service keeps in Redis: the verdict cache, verdict records, moderation queues and
+the labelled feedback.
+
+Keys (``<p>`` is ``SPAMGATE_REDIS_PREFIX``, ``v1`` the layout version):
+
+    <p>:v1:cache:<model version>:<digest>     result of scoring, with a TTL (a new model never reads it)
+    <p>:v1:verdict:<id>                       the verdict record (comment, result, site), with a TTL
+    <p>:v1:decisions:<id>                     list of moderator decisions on it, same TTL
+    <p>:v1:queue:<site>:<verdict>             sorted set of ids by creation time, trimmed to the TTL
+    <p>:v1:feedback                           stream of labelled comments: no TTL, read in order by training
+    <p>:v1:feedback-label:verdict:<id>        last label recorded for a verdict, so a repeated call is a no-op
+    <p>:v1:feedback-label:report:<digest>     the same for a report of a comment that was never checked
+
+Redis is given short timeouts. After an error the store reports itself down for ``RETRY_AFTER`` seconds
+and fails at once instead of waiting again, so a dead or slow Redis costs a request at most one timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterator
+
+import redis
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("allow", "review", "block")
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached or answered too slowly; nothing was stored."""
+
+
+# Record a moderator's decision once: skip when the same label was already recorded for this verdict.
+_FEEDBACK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('XADD', KEYS[2], '*', 'entry', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1])
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+  if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[3], ARGV[4]) end
+end
+return 1
+"""
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    cursor: str | None
+
+
+class Store:
+    RETRY_AFTER = 1.0
+
+    def __init__(self, url: str, *, prefix: str = "spamgate", timeout: float = 0.25, cache_ttl: int = 86400,
+                 verdict_ttl: int = 30 * 86400):
+        self.prefix = f"{prefix}:v1"
+        self.cache_ttl, self.verdict_ttl = cache_ttl, verdict_ttl
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False,
+            health_check_interval=0, decode_responses=True, max_connections=64,
+        )
+        self._feedback = self.redis.register_script(_FEEDBACK_SCRIPT)
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    # -- availability -------------------------------------------------------------------------------
+
+    def _call(self, fn, *args, **kwargs):
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("redis is unavailable (retrying shortly)")
+        try:
+            return fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            with self._lock:
+                self._down_until = time.monotonic() + self.RETRY_AFTER
+            log.warning("redis unavailable: %s", e)
+            raise StoreUnavailable(f"redis is unavailable: {e}") from None
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless Redis answers now (ignores the retry pause)."""
+        try:
+            self.redis.ping()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            raise StoreUnavailable(f"redis is unavailable: {e}") from None
+        self._down_until = 0.0
+
+    # -- cache --------------------------------------------------------------------------------------
+
+    def _cache_key(self, model_version: str, digest: str) -> str:
+        return f"{self.prefix}:cache:{model_version}:{digest}"
+
+    def cached(self, model_version: str, digests: list[str]) -> list[dict | None]:
+        raw = self._call(self.redis.mget, [self._cache_key(model_version, d) for d in digests])
+        return [json.loads(r) if r else None for r in raw]
+
+    # -- verdicts -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def new_id() -> str:
+        # Time-ordered (the first 12 hex digits are milliseconds), unique, and unguessable enough.
+        return f"{int(time.time() * 1000):012x}{uuid.uuid4().hex[:20]}"
+
+    def _verdict_key(self, verdict_id: str) -> str:
+        return f"{self.prefix}:verdict:{verdict_id}"
+
+    def _queue_key(self, site: str, verdict: str) -> str:
+        return f"{self.prefix}:queue:{site}:{verdict}"
+
+    def save_verdicts(self, model_version: str, records: list[dict], new_cache: dict[str, dict]) -> None:
+        """Store verdict records (each with ``id``, ``site``, ``created``, ``result``) and new cache
+        entries in one round trip."""
+        def run():
+            pipe = self.redis.pipeline(transaction=False)
+            for digest, result in new_cache.items():
+                pipe.set(self._cache_key(model_version, digest), json.dumps(result), ex=self.cache_ttl)
+            oldest = time.time() - self.verdict_ttl
+            for record in records:
+                pipe.set(self._verdict_key(record["id"]), json.dumps(record), ex=self.verdict_ttl)
+                queue = self._queue_key(record["site"], record["result"]["verdict"])
+                pipe.zadd(queue, {record["id"]: record["created"]})
+                pipe.zremrangebyscore(queue, "-inf", oldest)
+            pipe.execute()
+
+        self._call(run)
+
+    def verdict(self, verdict_id: str) -> dict | None:
+        def run():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(self._verdict_key(verdict_id))
+            pipe.lrange(f"{self.prefix}:decisions:{verdict_id}", 0, -1)
+            return pipe.execute()
+
+        raw, decisions = self._call(run)
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        record["decisions"] = [json.loads(d) for d in decisions]
+        return record
+
+    def queue(self, site: str, verdict: str, since: float, cursor: str | None, limit: int) -> Page:
+        """Verdict records of ``site`` with ``verdict``, oldest first, created at or after ``since``.
+        ``cursor`` is the one returned with the previous page."""
+        key = self._queue_key(site, verdict)
+        after_score, after_id = since, ""
+        if cursor:
+            score, _, after_id = cursor.partition(":")
+            after_score = max(float(score), since)
+
+        def run():
+            # Ties on the score are ordered by id, so skipping ids up to the cursor's is exact.
+            members = self.redis.zrangebyscore(key, after_score, "+inf", start=0, num=limit + 64, withscores=True)
+            members = [(m, s) for m, s in members if not (s == after_score and after_id and m <= after_id)][:limit]
+            if not members:
+                return [], []
+            pipe = self.redis.pipeline(transaction=False)
+            for member, _ in members:
+                pipe.get(self._verdict_key(member))
+            return members, pipe.execute()
+
+        members, raws = self._call(run)
+        items = [json.loads(r) for r in raws if r]
+        next_cursor = f"{members[-1][1]!r}:{members[-1][0]}" if len(members) == limit else None
+        return Page(items, next_cursor)
+
+    # -- feedback -----------------------------------------------------------------------------------
+
+    def record_decision(self, verdict_id: str, entry: dict, decision: dict) -> bool:
+        """Append ``entry`` to the feedback stream and ``decision`` to the verdict's history, unless
+        the same label was already recorded for it. Returns whether anything was added."""
+        return self._add_feedback(f"verdict:{verdict_id}", entry, f"{self.prefix}:decisions:{verdict_id}",
+                                  json.dumps(decision))
+
+    def add_report(self, entry: dict, digest: str) -> bool:
+        """Append a labelled comment that was never checked; the same report twice is kept once."""
+        return self._add_feedback(f"report:{digest}", entry, "", "")
+
+    def _add_feedback(self, subject: str, entry: dict, decisions_key: str, decision: str) -> bool:
+        added = self._call(
+            self._feedback,
+            keys=[f"{self.prefix}:feedback-label:{subject}", f"{self.prefix}:feedback", decisions_key or "-"],
+            args=[entry["label"], json.dumps(entry, ensure_ascii=False), decision, self.verdict_ttl],
+        )
+        return bool(added)
+
+    def feedback(self, batch: int = 1000) -> Iterator[tuple[str, dict]]:
+        """Every feedback entry in the order it was recorded: (stream id, entry)."""
+        last = "-"
+        while True:
+            chunk = self._call(self.redis.xrange, f"{self.prefix}:feedback", min=last, max="+", count=batch)
+            if last != "-":
+                chunk = chunk[1:]  # xrange's min is inclusive
+            if not chunk:
+                return
+            for stream_id, fields in chunk:
+                yield stream_id, json.loads(fields["entry"])
+            last = chunk[-1][0]

@@ -1,0 +1,5 @@
+"""gunicorn's entry point: ``gunicorn -c service/gunicorn.conf.py service.wsgi:app``."""
+
+from . import create_app
+
+app = create_app()
