@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+serve: $(STAMP)
+	@test -f var/keys.json || $(VENV)/bin/spamgate keys add --site example --role admin
+	$(VENV)/bin/spamgate serve
+
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 

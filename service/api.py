@@ -21,7 +21,7 @@ from model.comment import Comment, InvalidComment
 
 from .auth import Key
 from .errors import ApiError
-from .store import VERDICTS, StoreUnavailable
+from .store import VERDICTS, Check, StoreUnavailable
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -118,46 +118,55 @@ def _now() -> tuple[float, str]:
 # -- scoring ----------------------------------------------------------------------------------------
 
 
-def _score(items: list[tuple[Comment, dict]], site: str) -> list[dict]:
-    """Score comments (from the cache where possible), store their verdicts, return the responses."""
+def _score(items: list[tuple[Comment, dict]], site: str) -> list[str]:
+    """Score comments (from the cache where possible), store their verdict records, and return each
+    response as JSON text. Results travel as JSON text throughout: a cache hit is passed from Redis to
+    the client without being decoded and encoded again."""
     service = _service()
     scorer = service.scorer  # one model for the whole request, even if a reload lands meanwhile
-    digests = [_digest(comment) for comment, _ in items]
+    now, stamp = _now()
+    checks = []
+    for comment, client in items:
+        verdict_id = service.store.new_id()
+        head = json.dumps({"id": verdict_id, "site": site, "created": now, "created_at": stamp,
+                           "comment": _comment_record(comment), "client": client}, ensure_ascii=False)
+        checks.append(Check(_digest(comment), verdict_id, head[:-1] + ', "result": '))
     try:
-        cached = service.store.cached(scorer.model_version, digests)
+        cached = service.store.checks_from_cache(scorer.model_version, site, now, checks)
         redis_up = True
     except StoreUnavailable:
         cached, redis_up = [None] * len(items), False
     missing = [i for i, hit in enumerate(cached) if hit is None]
     fresh = scorer.check_many(items[i][0] for i in missing)
+    fresh_json = [(json.dumps(r, ensure_ascii=False), r["verdict"]) for r in fresh]
     results = list(cached)
-    for i, result in zip(missing, fresh):
-        results[i] = result
-    now, stamp = _now()
-    records = []
-    for (comment, client), result in zip(items, results):
-        records.append({"id": service.store.new_id(), "site": site, "created": now, "created_at": stamp,
-                        "comment": _comment_record(comment), "client": client, "result": result})
-    stored = False
-    if redis_up:
+    for i, (text, _) in zip(missing, fresh_json):
+        results[i] = text
+    stored = redis_up
+    if redis_up and missing:
         try:
-            service.store.save_verdicts(scorer.model_version, records, {digests[i]: results[i] for i in missing})
-            stored = True
+            service.store.save_checks(scorer.model_version, site, now, [checks[i] for i in missing], fresh_json)
         except StoreUnavailable:
-            pass
-    return [
+            stored = False  # the hits' records were stored by checks_from_cache; these were not
+    site_json = json.dumps(site, ensure_ascii=False)
+    out = []
+    for i, (check, result) in enumerate(zip(checks, results)):
+        hit = cached[i] is not None
         # Without a stored record there is nothing to look up later: say so rather than hand out an id.
-        {**record["result"], "id": record["id"] if stored else None, "cached": hit is not None, "site": site,
-         **({} if stored else {"stored": False})}
-        for record, hit in zip(records, cached)
-    ]
+        tail = f'"id": "{check.id}"' if hit or stored else '"id": null, "stored": false'
+        out.append(f'{result[:-1]}, {tail}, "cached": {"true" if hit else "false"}, "site": {site_json}}}')
+    return out
+
+
+def _json_text(text: str, status: int = 200):
+    return current_app.response_class(text + "\n", status=status, mimetype="application/json")
 
 
 @bp.post("/comments/check")
 def check():
     key = _authenticate("client")
     comment, client = _parse_comment(_json_body())
-    return jsonify(_score([(comment, client)], key.site)[0])
+    return _json_text(_score([(comment, client)], key.site)[0])
 
 
 @bp.post("/comments/check-batch")
@@ -178,9 +187,9 @@ def check_batch():
         try:
             parsed.append((i, _parse_comment(item, f"comments[{i}].")))
         except ApiError as e:
-            errors[i] = {"error": {**e.body()["error"], "status": e.status}}
+            errors[i] = json.dumps({"error": {**e.body()["error"], "status": e.status}}, ensure_ascii=False)
     scored = dict(zip((i for i, _ in parsed), _score([p for _, p in parsed], key.site))) if parsed else {}
-    return jsonify({"results": [scored.get(i) or errors[i] for i in range(len(comments))]})
+    return _json_text('{"results": [' + ", ".join(scored.get(i) or errors[i] for i in range(len(comments))) + "]}")
 
 
 # -- verdicts ---------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def ensure_redis(settings: Settings, *, start: bool = True) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     port = parts.port or 6379
     subprocess.run([server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                    "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
                     "--daemonize", "yes", "--pidfile", str(folder / "redis.pid"),
                     "--logfile", str(folder / "redis.log")], check=True)
     deadline = time.monotonic() + 10

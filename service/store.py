@@ -50,6 +50,36 @@ return 1
 """
 
 
+# A cache hit, handled inside Redis: store the verdict record (head .. cached result .. "}") and queue it.
+_FROM_CACHE_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local cached = redis.call('GET', key)
+  if cached then
+    local id, head = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+    redis.call('SET', ARGV[1] .. id, head .. cached .. '}', 'EX', ARGV[3])
+    local queue = ARGV[2] .. string.match(cached, '"verdict": *"(%a+)"')
+    redis.call('ZADD', queue, ARGV[4], id)
+    redis.call('ZREMRANGEBYSCORE', queue, '-inf', ARGV[5])
+    out[i] = cached
+  else
+    out[i] = false
+  end
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comment being checked: the digest of what was scored, its verdict id, and the head of its
+    verdict record (JSON of everything but the result, left open for ``"result": ...}``)."""
+
+    digest: str
+    id: str
+    head: str
+
+
 @dataclass
 class Page:
     items: list[dict]
@@ -68,6 +98,7 @@ class Store:
             health_check_interval=0, decode_responses=True, max_connections=64,
         )
         self._feedback = self.redis.register_script(_FEEDBACK_SCRIPT)
+        self._from_cache = self.redis.register_script(_FROM_CACHE_SCRIPT)
         self._down_until = 0.0
         self._lock = threading.Lock()
 
@@ -92,21 +123,10 @@ class Store:
             raise StoreUnavailable(f"redis is unavailable: {e}") from None
         self._down_until = 0.0
 
-    # -- cache --------------------------------------------------------------------------------------
+    # -- checks: the cache and the verdict records -------------------------------------------------
 
     def _cache_key(self, model_version: str, digest: str) -> str:
         return f"{self.prefix}:cache:{model_version}:{digest}"
-
-    def cached(self, model_version: str, digests: list[str]) -> list[dict | None]:
-        raw = self._call(self.redis.mget, [self._cache_key(model_version, d) for d in digests])
-        return [json.loads(r) if r else None for r in raw]
-
-    # -- verdicts -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def new_id() -> str:
-        # Time-ordered (the first 12 hex digits are milliseconds), unique, and unguessable enough.
-        return f"{int(time.time() * 1000):012x}{uuid.uuid4().hex[:20]}"
 
     def _verdict_key(self, verdict_id: str) -> str:
         return f"{self.prefix}:verdict:{verdict_id}"
@@ -114,19 +134,39 @@ class Store:
     def _queue_key(self, site: str, verdict: str) -> str:
         return f"{self.prefix}:queue:{site}:{verdict}"
 
-    def save_verdicts(self, model_version: str, records: list[dict], new_cache: dict[str, dict]) -> None:
-        """Store verdict records (each with ``id``, ``site``, ``created``, ``result``) and new cache
-        entries in one round trip."""
+    @staticmethod
+    def new_id() -> str:
+        # Time-ordered (the first 12 hex digits are milliseconds), unique, and unguessable enough.
+        return f"{int(time.time() * 1000):012x}{uuid.uuid4().hex[:20]}"
+
+    def checks_from_cache(self, model_version: str, site: str, created: float, items: list[Check]) -> list[str | None]:
+        """For each check, the cached result (JSON text) or None. A hit's verdict record is stored in the
+        same round trip, so a cache hit costs one call to Redis."""
+        if not items:
+            return []
+        args = [f"{self.prefix}:verdict:", f"{self.prefix}:queue:{site}:", self.verdict_ttl, created,
+                created - self.verdict_ttl]
+        for item in items:
+            args += [item.id, item.head]
+        return self._call(self._from_cache, keys=[self._cache_key(model_version, i.digest) for i in items], args=args)
+
+    def save_checks(self, model_version: str, site: str, created: float, items: list[Check],
+                    results: list[tuple[str, str]]) -> None:
+        """Cache fresh results (JSON text, verdict) and store their verdict records, in one round trip."""
+        if not items:
+            return
+
         def run():
             pipe = self.redis.pipeline(transaction=False)
-            for digest, result in new_cache.items():
-                pipe.set(self._cache_key(model_version, digest), json.dumps(result), ex=self.cache_ttl)
-            oldest = time.time() - self.verdict_ttl
-            for record in records:
-                pipe.set(self._verdict_key(record["id"]), json.dumps(record), ex=self.verdict_ttl)
-                queue = self._queue_key(record["site"], record["result"]["verdict"])
-                pipe.zadd(queue, {record["id"]: record["created"]})
-                pipe.zremrangebyscore(queue, "-inf", oldest)
+            queues = set()
+            for item, (result, verdict) in zip(items, results):
+                pipe.set(self._cache_key(model_version, item.digest), result, ex=self.cache_ttl)
+                pipe.set(self._verdict_key(item.id), item.head + result + "}", ex=self.verdict_ttl)
+                queue = self._queue_key(site, verdict)
+                pipe.zadd(queue, {item.id: created})
+                queues.add(queue)
+            for queue in queues:
+                pipe.zremrangebyscore(queue, "-inf", created - self.verdict_ttl)
             pipe.execute()
 
         self._call(run)

@@ -1,0 +1,179 @@
+"""Load on the real service: gunicorn + Redis on loopback, driven by wrk.
+
+Measures requests/s and p50/p99 latency at --connections connections for:
+  - ceiling: a trivial Flask endpoint (parse the JSON, return JSON) under the same gunicorn settings,
+  - cache hit: the same comment again and again,
+  - cache miss: a different real comment every request,
+  - batch: 100 different comments per request,
+then each worker's resident memory. Starts its own redis-server on a free port and stops everything at
+the end. Needs `wrk` (Debian: apt-get install wrk) and `redis-server`.
+
+Run:  .venv/bin/python bench/load.py [--duration 15] [--connections 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.auth import add_key  # noqa: E402
+from training.data import load  # noqa: E402
+
+LUA = """
+local bodies = {BODIES}
+local counter = 0
+local batch = {BATCH}
+request = function()
+  counter = counter + 1
+  local body
+  if batch > 0 then
+    local items = {}
+    for i = 1, batch do
+      local b = bodies[((counter * batch + i) % #bodies) + 1]
+      items[i] = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. counter .. '-' .. i .. '-' .. THREAD .. '"}'
+    end
+    body = '{"comments": [' .. table.concat(items, ",") .. ']}'
+  elseif {UNIQUE} then
+    local b = bodies[(counter % #bodies) + 1]
+    body = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. counter .. '-' .. THREAD .. '"}'
+  else
+    body = '{"content": ' .. bodies[1] .. '}'
+  end
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer {TOKEN}"}, body)
+end
+setup = function(thread)
+  thread:set("THREAD", tostring(math.random(1, 1000000)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", "-s",
+                          str(script), url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"requests_per_s": rate, "p50": latency.get("50"), "p99": latency.get("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else "none"}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    args = parser.parse_args()
+    for tool in ("wrk", "redis-server"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed")
+
+    texts = [ex.comment["content"] for ex in load([args.data]) if "]]" not in ex.comment["content"]]
+    bodies = "{" + ",".join(f"[[{json.dumps(t, ensure_ascii=False)}]]" for t in texts[::7][:1500]) + "}"
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        try:
+            redis_port = free_port()
+            procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                           "--dir", tmp, "--appendonly", "yes", "--appendfsync", "everysec",
+                                           "--save", ""], stdout=subprocess.DEVNULL))
+            _, token = add_key(tmp / "keys.json", "bench", "client")
+            env = {**os.environ, "SPAMGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                   "SPAMGATE_KEYS_FILE": str(tmp / "keys.json"), "SPAMGATE_WORKERS": str(args.workers)}
+            conf = str(ROOT / "service" / "gunicorn.conf.py")
+            ports = {"ceiling": free_port(), "service": free_port()}
+            ceiling = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", conf, "--bind",
+                                        f"127.0.0.1:{ports['ceiling']}", "bench.ceiling:app"], cwd=ROOT, env=env,
+                                       stderr=subprocess.DEVNULL)
+            service = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", conf, "--bind",
+                                        f"127.0.0.1:{ports['service']}"], cwd=ROOT, env=env,
+                                       stderr=open(tmp / "service.log", "w"))
+            procs += [ceiling, service]
+            wait_http(f"http://127.0.0.1:{ports['ceiling']}/healthz")
+            wait_http(f"http://127.0.0.1:{ports['service']}/healthz")
+            runs = {
+                "ceiling (trivial Flask endpoint)": ("ceiling", "/v1/comments/check", 0, "false"),
+                "cache hit": ("service", "/v1/comments/check", 0, "false"),
+                "cache miss": ("service", "/v1/comments/check", 0, "true"),
+                "batch of 100": ("service", "/v1/comments/check-batch", 100, "true"),
+            }
+            results = {}
+            for name, (target, path, batch, unique) in runs.items():
+                script = tmp / f"{target}-{batch}-{unique}.lua"
+                script.write_text(LUA.replace("{BODIES}", bodies).replace("{BATCH}", str(batch))
+                                  .replace("{UNIQUE}", unique).replace("{TOKEN}", token))
+                url = f"http://127.0.0.1:{ports[target]}{path}"
+                wrk(url, script, args.connections, 3)  # warm-up: caches, connections, page faults
+                results[name] = wrk(url, script, args.connections, args.duration)
+                print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
+            memory = [rss_mb(pid) for pid in worker_pids(service.pid)]
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+    top = results["ceiling (trivial Flask endpoint)"]["requests_per_s"]
+    print(f"\ngunicorn, {args.workers} sync workers, wrk 2 threads x {args.connections} connections, "
+          f"{args.duration}s per run, loopback, one 2-core machine shared by wrk and the service")
+    print(f"{'run':<34}{'req/s':>10}{'x ceiling':>11}{'comments/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}  socket errors")
+    for name, r in results.items():
+        comments = r["requests_per_s"] * (100 if "batch" in name else 1)
+        print(f"{name:<34}{r['requests_per_s']:>10.0f}{r['requests_per_s'] / top:>11.2f}{comments:>12.0f}"
+              f"{r['p50']:>10}{r['p99']:>10}{r['non_2xx']:>9}  {r['socket_errors']}")
+    print("worker resident memory (MB): " + ", ".join(f"{m:.0f}" for m in memory))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
