@@ -35,13 +35,16 @@ _HOST = rf"{_LABEL}(?:{_DOT}{_LABEL}){{1,10}}+"
 # brackets (BBCode tags follow URLs: "[b]http://x.com[/b]"), the Devanagari dandas and guillemets.
 _STOP = "\\s<>\"'`\\[\\]\u0964\u0965\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _PORT_PATH = rf"(?::\d{{1,5}})?(?:[/?#][^{_STOP}{{}}|\\^]{{0,2000}})?"
-_URL_CHARS = rf"(?:\[[0-9a-fA-F:.]{{2,45}}\])?[^{_STOP}]{{0,2048}}"
+# A URL may still hold square brackets that are not a tag: an IPv6 host, "[.]" or "[dot]" written to
+# dodge filters, a query like "a[]=1". A tag ("[/b]", "[/url]") has a slash, so it is not among these.
+_BRACKETED = r"\[(?:[0-9a-fA-F:.]{2,45}|[\w.]{0,16})\]"
+_URL_CHARS = rf"(?:[^{_STOP}]|{_BRACKETED}){{0,2048}}"
 # "hxxp://", "h**ps://", "http[:]//", "http : //"
 _SCHEME = r"(?:https?|h[xX*t]{2}ps?)\s{0,2}(?::|\[:\])\s{0,2}//"
 
 _PATTERN = regex.compile(
     rf"""
-    <\s{{0,8}}[a-z][^<>]{{0,512}}?\b(?:href|src)\s{{0,8}}=\s{{0,8}}["']?(?P<attr>{_URL_CHARS}?)["'\s>][^<>]{{0,512}}>?
+    <\s{{0,8}}[a-z](?>[^<>]{{0,512}}?\b(?:href|src))\s{{0,8}}=\s{{0,8}}["']?(?P<attr>[^{_STOP}]{{1,2048}}+)["'\s>][^<>]{{0,512}}>?
     | \[(?:url\s{{0,4}}=\s{{0,4}}["']?(?P<bbeq>[^\[\]\s"']{{1,2048}})["']?\s{{0,4}}\]
           | url\](?P<bbbody>[^\[\]\s]{{1,2048}})\[/url\]
           | [^\[\]]{{0,512}}\]\((?P<md>[^()\s]{{1,2048}})\))
@@ -183,25 +186,40 @@ def _make_link(
     if _ODOT_RE.search(url):
         obfuscated = True
         url = _ODOT_RE.sub(".", url)
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return None
+    if bare_host is not None:
+        # The pattern already delimited the host; urlsplit would only find it again, at a cost that
+        # dominates a comment stuffed with bare names.
+        host = _ODOT_RE.sub(".", bare_host) if obfuscated else bare_host
+    else:
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return None
     host = host.rstrip(".").lower()
     if not host:
         return None
-    ip = _is_ip(host)
+    ip, registered, suffix, shortener = _host_facts(host)
     if ip:
         return Link(url, host, host, "", False, obfuscated, True, source, start, end)
+    if not suffix:
+        return None
+    if (strict or obfuscated) and not shortener:
+        if not _plausible_bare(suffix, bare_host or host):
+            return None
+    return Link(url, host, registered, suffix, shortener, obfuscated, False, source, start, end)
+
+
+@functools.lru_cache(maxsize=65536)
+def _host_facts(host: str) -> tuple[bool, str, str, bool]:
+    """(is an IP address, registered domain, public suffix, is a shortener); suffix "" if not a valid
+    name. Cached: the same hosts come back comment after comment."""
+    if _is_ip(host):
+        return True, host, "", False
     parts = _EXTRACT(host)
     if not parts.suffix or not parts.domain or parts.suffix.isdigit():
-        return None
+        return False, "", "", False
     registered = parts.top_domain_under_public_suffix
-    shortener = is_shortener(host, registered)
-    if (strict or obfuscated) and not shortener:
-        if not _plausible_bare(parts.suffix, bare_host or host):
-            return None
-    return Link(url, host, registered, parts.suffix, shortener, obfuscated, False, source, start, end)
+    return False, registered, parts.suffix, is_shortener(host, registered)
 
 
 def _plausible_bare(suffix: str, written_host: str) -> bool:

@@ -100,10 +100,12 @@ def replace_numbers(text: str) -> tuple[str, int]:
 
     def phone(m: re.Match) -> str:
         nonlocal phones
-        groups = re.split(r"[ ()-]+", m.group(0).lstrip("+"))
-        # "10 000 000 views" is a count grouped in thousands, not a phone number.
-        if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
-            return m.group(0)
+        number = m.group(0)
+        groups = number.split()
+        # "10 000 000 views" is a count grouped in thousands, not a phone number; a "+" or a bracket
+        # ("+34 612 345 678", "(022) 234 567") says phone whatever the grouping.
+        if not any(c in number for c in "+()-") and len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
+            return number
         phones += 1
         return " xphone "
 
@@ -123,4 +125,4 @@ def squeeze(text: str) -> str:
 
 def longest_run(text: str) -> int:
     """Length of the longest run of one repeated character (for "soooo good!!!!!")."""
-    return max((m.end() - m.start() for m in _RUN.finditer(text)), default=0)
+    return max((m.end() - m.start() for m in _RUN.finditer(text)), default=1 if text else 0)
