@@ -171,6 +171,8 @@ def _pack(pipeline: Pipeline) -> Pipeline:
     """
     packed = copy.deepcopy(pipeline)
     for vectorizer in _vectorizers(packed):
+        # A cache sklearn sets whenever an analyzer is built: an id(), different in every process.
+        vectorizer.__dict__.pop("_stop_words_id", None)
         vocabulary = vectorizer.__dict__.pop("vocabulary_")
         terms = [""] * len(vocabulary)
         for term, column in vocabulary.items():

@@ -60,6 +60,5 @@ def compact(pipeline: Pipeline) -> Pipeline:
     """Drop what a fitted pipeline keeps only for introspection: each vectorizer's ``stop_words_``,
     the set of every n-gram cut by ``min_df``, which is larger than the model itself."""
     for _, transformer in pipeline.named_steps["features"].transformer_list:
-        if hasattr(transformer, "stop_words_"):
-            del transformer.stop_words_
+        transformer.__dict__.pop("stop_words_", None)
     return pipeline
