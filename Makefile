@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python bench/speed.py
 	$(VENV)/bin/python bench/quality.py
+	$(VENV)/bin/python bench/load.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

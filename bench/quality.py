@@ -108,9 +108,10 @@ def main() -> int:
 
     systems = list(next(iter(results.values())))
     print(f"\nleave-one-video-out; review >= {policy.review_threshold}, block >= {policy.block_threshold}")
-    print(f"{'video':<20}" + "".join(f"{s + ' F1':>22}{s + ' ham blocked':>22}" for s in systems))
+    print(f"{'held-out video':<20}" + "".join(f"{s:>30}" for s in systems))
+    print(f"{'':<20}" + "".join(f"{'F1':>18}{'ham blocked':>12}" for _ in systems))
     for video, row in results.items():
-        print(f"{video:<20}" + "".join(f"{row[s]['f1']:>22.3f}{row[s]['ham_blocked']:>22.3%}" for s in systems))
+        print(f"{video:<20}" + "".join(f"{row[s]['f1']:>18.3f}{row[s]['ham_blocked']:>12.2%}" for s in systems))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
