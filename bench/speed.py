@@ -19,7 +19,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model import artifact as store  # noqa: E402
 from model.comment import Comment  # noqa: E402
 from model.features import prepare  # noqa: E402
 from model.scorer import SHIPPED_MODEL, Scorer  # noqa: E402

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import gc
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.links import Link, author_url_link, find_links
+from tests.timing import BUDGET, FLOOR, MAX_RATIO, N, best_of_three, run_time, sized
 
 CONTENT_SOURCES = {"text", "html", "bbcode", "markdown"}
 
@@ -545,29 +545,6 @@ def test_link_embedded_in_prose_is_found_at_its_place(prefix, name, tld, before,
 # Linear time
 # --------------------------------------------------------------------------------------------------
 
-N = 100_000  # characters; the 4n run is 400,000 characters, enough for a quadratic step to show as ~16x
-MAX_RATIO = 8.0  # time(4n) / time(n); linear is ~4
-BUDGET = 1.0  # seconds per million characters (1 MB of ASCII)
-FLOOR = 0.002  # below this a run is timer and GC noise; ratios are taken against at least this
-
-
-def sized(unit: str, n: int) -> str:
-    return (unit * (n // len(unit) + 1))[:n]
-
-
-def run_time(func, text: str) -> float:
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        func(text)
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def best_of_three(func, text: str) -> float:
-    gc.collect()
-    return min(run_time(func, text) for _ in range(3))
 
 
 func_by_name = {"find_links": find_links, "author_url_link": author_url_link}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import gc
 import re
-import time
 import tracemalloc
 import unicodedata
 
@@ -19,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import text as T
+from tests.timing import BUDGET, FLOOR, MAX_RATIO, N, best_of_three, sized
 
 
 def bug(reason: str):
@@ -336,30 +336,7 @@ def test_replace_emails_and_numbers_leave_no_digits_outside_their_tokens(text):
 # Linear time and bounded memory
 # --------------------------------------------------------------------------------------------------
 
-N = 100_000  # characters; the 4n run is 400,000 characters, enough for a quadratic step to show as ~16x
-MAX_RATIO = 8.0  # time(4n) / time(n); linear is ~4
-BUDGET = 1.0  # seconds per million characters (1 MB of ASCII)
-FLOOR = 0.002  # below this a run is timer and GC noise; ratios are taken against at least this
 MAX_BYTES_PER_CHAR = 16  # peak memory allocated while processing ASCII text, per input character
-
-
-def sized(unit: str, n: int) -> str:
-    return (unit * (n // len(unit) + 1))[:n]
-
-
-def run_time(func, text: str) -> float:
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        func(text)
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def best_of_three(func, text: str) -> float:
-    gc.collect()
-    return min(run_time(func, text) for _ in range(3))
 
 
 def peak_bytes_per_char(func, text: str) -> float:

@@ -1,0 +1,29 @@
+"""Timing helpers for the linear-time tests of the link detector and the normaliser."""
+
+import gc
+import time
+
+N = 100_000  # characters; the 4n run is 400,000 characters, enough for a quadratic step to show as ~16x
+MAX_RATIO = 8.0  # time(4n) / time(n); linear is ~4
+BUDGET = 1.0  # seconds per million characters (1 MB of ASCII)
+FLOOR = 0.002  # below this a run is timer and GC noise; ratios are taken against at least this
+
+
+def sized(unit: str, n: int) -> str:
+    """``unit`` repeated to exactly ``n`` characters."""
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+def run_time(func, text: str) -> float:
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        func(text)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def best_of_three(func, text: str) -> float:
+    gc.collect()
+    return min(run_time(func, text) for _ in range(3))
