@@ -59,6 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _model_arg(p)
     p.set_defaults(run=_check)
+
+    p = sub.add_parser("serve", help="run the HTTP service under gunicorn (starts a local Redis if none answers)")
+    p.add_argument("--bind", help="HOST:PORT to listen on (default: SPAMGATE_BIND, 127.0.0.1:8000)")
+    p.add_argument("--workers", type=int, help="worker processes (default: SPAMGATE_WORKERS, 2)")
+    p.add_argument("--no-redis", action="store_true", help="never start a Redis; use the one at SPAMGATE_REDIS_URL")
+    p.set_defaults(run=_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(metavar="ACTION")
+    p = keys.add_parser("add", help="make a key; only its hash is stored, the key is printed once")
+    p.add_argument("--site", required=True)
+    p.add_argument("--role", required=True, choices=("client", "moderator", "admin"))
+    p.set_defaults(run=_keys_add)
+
+    feedback = sub.add_parser("feedback", help="labelled feedback").add_subparsers(metavar="ACTION")
+    p = feedback.add_parser("export", help="write the feedback stream as JSON Lines for `spamgate train --data`")
+    p.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    p.set_defaults(run=_feedback_export)
     return parser
 
 
@@ -172,6 +189,57 @@ def _check(args, settings) -> int:
     for link in result["links"]:
         flags = [name for name in ("shortener", "obfuscated", "ip") if link[name]]
         print(f"  link {link['url']} ({link['registered_domain'] or link['host']}{'; ' + ', '.join(flags) if flags else ''})")
+    return 0
+
+
+def _serve(args, settings) -> int:
+    from service import runner
+
+    bind = args.bind or settings.bind
+    workers = args.workers or settings.workers
+    try:
+        runner.ensure_redis(settings, start=not args.no_redis)
+    except runner.RunnerError as e:
+        raise _UserError(str(e)) from None
+    if not settings.keys_file.exists():
+        print(f"spamgate: no API keys yet in {settings.keys_file}; make one with "
+              "`spamgate keys add --site SITE --role client`", file=sys.stderr)
+    runner.exec_gunicorn(bind, workers)
+    return 0  # not reached: exec replaces this process
+
+
+def _keys_add(args, settings) -> int:
+    from service.auth import KeysError, add_key
+
+    try:
+        key, token = add_key(settings.keys_file, args.site, args.role)
+    except KeysError as e:
+        raise _UserError(str(e)) from None
+    print(f"added key {key.id} for site {key.site!r}, role {key.role}, to {settings.keys_file}")
+    print("the key is shown once, here; only its SHA-256 is stored:")
+    print(token)
+    return 0
+
+
+def _feedback_export(args, settings) -> int:
+    from service.store import Store, StoreUnavailable
+
+    store = Store(settings.redis_url, prefix=settings.redis_prefix, timeout=max(settings.redis_timeout, 2.0))
+    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    count = 0
+    try:
+        for stream_id, entry in store.feedback():
+            # One group per checked comment (or report): its corrections stay on one side of a split.
+            entry.setdefault("group", f"{entry.get('site', '')}/{entry.get('verdict_id') or stream_id}")
+            entry["feedback_id"] = stream_id
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            count += 1
+    except StoreUnavailable as e:
+        raise _UserError(f"cannot read the feedback: {e}") from None
+    finally:
+        if args.out:
+            out.close()
+    print(f"exported {count} labelled comments", file=sys.stderr)
     return 0
 
 
