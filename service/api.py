@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -118,10 +119,29 @@ def _now() -> tuple[float, str]:
 # -- scoring ----------------------------------------------------------------------------------------
 
 
-def _score(items: list[tuple[Comment, dict]], site: str) -> list[str]:
-    """Score comments (from the cache where possible), store their verdict records, and return each
-    response as JSON text. Results travel as JSON text throughout: a cache hit is passed from Redis to
-    the client without being decoded and encoded again."""
+@dataclass(frozen=True)
+class Scored:
+    """One checked comment: its result as JSON text, and what the service did with it."""
+
+    result: str  # the scoring core's result, JSON text
+    verdict: str
+    id: str | None  # None when the record could not be stored (Redis down)
+    cached: bool
+
+    def response(self, site_json: str) -> str:
+        """The /v1 answer: the result plus id, cached and site, as JSON text."""
+        # Without a stored record there is nothing to look up later: say so rather than hand out an id.
+        tail = f'"id": "{self.id}"' if self.id else '"id": null, "stored": false'
+        return f'{self.result[:-1]}, {tail}, "cached": {"true" if self.cached else "false"}, "site": {site_json}}}'
+
+
+_VERDICT_IN_JSON = re.compile(r'"verdict": "(\w+)"')
+
+
+def score(items: list[tuple[Comment, dict]], site: str) -> list[Scored]:
+    """Score comments (from the cache where possible) and store their verdict records. Results travel
+    as JSON text throughout: a cache hit goes from Redis to the client without being decoded and
+    encoded again. Shared by /v1 and the Akismet routes."""
     service = _service()
     scorer = service.scorer  # one model for the whole request, even if a reload lands meanwhile
     now, stamp = _now()
@@ -139,23 +159,17 @@ def _score(items: list[tuple[Comment, dict]], site: str) -> list[str]:
     missing = [i for i, hit in enumerate(cached) if hit is None]
     fresh = scorer.check_many(items[i][0] for i in missing)
     fresh_json = [(json.dumps(r, ensure_ascii=False), r["verdict"]) for r in fresh]
-    results = list(cached)
-    for i, (text, _) in zip(missing, fresh_json):
-        results[i] = text
+    results = [(hit, _VERDICT_IN_JSON.search(hit).group(1)) if hit is not None else None for hit in cached]
+    for i, pair in zip(missing, fresh_json):
+        results[i] = pair
     stored = redis_up
     if redis_up and missing:
         try:
             service.store.save_checks(scorer.model_version, site, now, [checks[i] for i in missing], fresh_json)
         except StoreUnavailable:
             stored = False  # the hits' records were stored by checks_from_cache; these were not
-    site_json = json.dumps(site, ensure_ascii=False)
-    out = []
-    for i, (check, result) in enumerate(zip(checks, results)):
-        hit = cached[i] is not None
-        # Without a stored record there is nothing to look up later: say so rather than hand out an id.
-        tail = f'"id": "{check.id}"' if hit or stored else '"id": null, "stored": false'
-        out.append(f'{result[:-1]}, {tail}, "cached": {"true" if hit else "false"}, "site": {site_json}}}')
-    return out
+    return [Scored(text, verdict, check.id if (hit is not None or stored) else None, hit is not None)
+            for check, (text, verdict), hit in zip(checks, results, cached)]
 
 
 def _json_text(text: str, status: int = 200):
@@ -166,7 +180,7 @@ def _json_text(text: str, status: int = 200):
 def check():
     key = _authenticate("client")
     comment, client = _parse_comment(_json_body())
-    return _json_text(_score([(comment, client)], key.site)[0])
+    return _json_text(score([(comment, client)], key.site)[0].response(json.dumps(key.site)))
 
 
 @bp.post("/comments/check-batch")
@@ -188,7 +202,9 @@ def check_batch():
             parsed.append((i, _parse_comment(item, f"comments[{i}].")))
         except ApiError as e:
             errors[i] = json.dumps({"error": {**e.body()["error"], "status": e.status}}, ensure_ascii=False)
-    scored = dict(zip((i for i, _ in parsed), _score([p for _, p in parsed], key.site))) if parsed else {}
+    site_json = json.dumps(key.site)
+    results = score([p for _, p in parsed], key.site) if parsed else []
+    scored = {i: result.response(site_json) for (i, _), result in zip(parsed, results)}
     return _json_text('{"results": [' + ", ".join(scored.get(i) or errors[i] for i in range(len(comments))) + "]}")
 
 

@@ -7,6 +7,8 @@ Keys (``<p>`` is ``SPAMGATE_REDIS_PREFIX``, ``v1`` the layout version):
     <p>:v1:verdict:<id>                       the verdict record (comment, result, site), with a TTL
     <p>:v1:decisions:<id>                     list of moderator decisions on it, same TTL
     <p>:v1:queue:<site>:<verdict>             sorted set of ids by creation time, trimmed to the TTL
+    <p>:v1:latest:<site>:<digest>             id of the newest verdict on that comment (Akismet's submit-*)
+    <p>:v1:usage:<site>:<YYYY-MM>             Akismet comment-check calls this month (usage-limit)
     <p>:v1:feedback                           stream of labelled comments: no TTL, read in order by training
     <p>:v1:feedback-label:verdict:<id>        last label recorded for a verdict, so a repeated call is a no-op
     <p>:v1:feedback-label:report:<digest>     the same for a report of a comment that was never checked
@@ -56,8 +58,9 @@ local out = {}
 for i, key in ipairs(KEYS) do
   local cached = redis.call('GET', key)
   if cached then
-    local id, head = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+    local id, head, digest = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
     redis.call('SET', ARGV[1] .. id, head .. cached .. '}', 'EX', ARGV[3])
+    redis.call('SET', ARGV[6] .. digest, id, 'EX', ARGV[3])
     local queue = ARGV[2] .. string.match(cached, '"verdict": *"(%a+)"')
     redis.call('ZADD', queue, ARGV[4], id)
     redis.call('ZREMRANGEBYSCORE', queue, '-inf', ARGV[5])
@@ -134,6 +137,13 @@ class Store:
     def _queue_key(self, site: str, verdict: str) -> str:
         return f"{self.prefix}:queue:{site}:{verdict}"
 
+    def _latest_key(self, site: str, digest: str) -> str:
+        return f"{self.prefix}:latest:{site}:{digest}"
+
+    def latest_verdict_id(self, site: str, digest: str) -> str | None:
+        """The id of the newest verdict on this site for a comment with this digest, if still kept."""
+        return self._call(self.redis.get, self._latest_key(site, digest))
+
     @staticmethod
     def new_id() -> str:
         # Time-ordered (the first 12 hex digits are milliseconds), unique, and unguessable enough.
@@ -145,9 +155,9 @@ class Store:
         if not items:
             return []
         args = [f"{self.prefix}:verdict:", f"{self.prefix}:queue:{site}:", self.verdict_ttl, created,
-                created - self.verdict_ttl]
+                created - self.verdict_ttl, self._latest_key(site, "")]
         for item in items:
-            args += [item.id, item.head]
+            args += [item.id, item.head, item.digest]
         return self._call(self._from_cache, keys=[self._cache_key(model_version, i.digest) for i in items], args=args)
 
     def save_checks(self, model_version: str, site: str, created: float, items: list[Check],
@@ -162,6 +172,7 @@ class Store:
             for item, (result, verdict) in zip(items, results):
                 pipe.set(self._cache_key(model_version, item.digest), result, ex=self.cache_ttl)
                 pipe.set(self._verdict_key(item.id), item.head + result + "}", ex=self.verdict_ttl)
+                pipe.set(self._latest_key(site, item.digest), item.id, ex=self.verdict_ttl)
                 queue = self._queue_key(site, verdict)
                 pipe.zadd(queue, {item.id: created})
                 queues.add(queue)
@@ -209,6 +220,24 @@ class Store:
         items = [json.loads(r) for r in raws if r]
         next_cursor = f"{members[-1][1]!r}:{members[-1][0]}" if len(members) == limit else None
         return Page(items, next_cursor)
+
+    # -- usage ----------------------------------------------------------------------------------------
+
+    def _usage_key(self, site: str) -> str:
+        return f"{self.prefix}:usage:{site}:{time.strftime('%Y-%m', time.gmtime())}"
+
+    def count_usage(self, site: str) -> None:
+        """Count one call against this month's usage of ``site`` (kept 40 days)."""
+        def run():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(self._usage_key(site))
+            pipe.expire(self._usage_key(site), 40 * 86400)
+            pipe.execute()
+
+        self._call(run)
+
+    def usage(self, site: str) -> int:
+        return int(self._call(self.redis.get, self._usage_key(site)) or 0)
 
     # -- feedback -----------------------------------------------------------------------------------
 

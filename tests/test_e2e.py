@@ -55,9 +55,9 @@ class Gunicorn:
         self.log.close()
 
 
-@pytest.fixture
-def served(tmp_path, service_config, keys):
-    """gunicorn serving a copy of the shipped model, so a test can publish a new one into it."""
+def served_env(tmp_path, service_config, keys) -> dict:
+    """The environment of a service on the test Redis, serving a copy of the shipped model in
+    ``tmp_path/model`` (so a test can publish a new one into it)."""
     model_dir = tmp_path / "model"
     shutil.copytree(SHIPPED_MODEL, model_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPAMGATE_")}
@@ -68,8 +68,13 @@ def served(tmp_path, service_config, keys):
         "SPAMGATE_MODEL_DIR": str(model_dir),
         "SPAMGATE_DATA_DIR": str(tmp_path),
     })
-    server = Gunicorn(env, tmp_path / "gunicorn.log")
-    server.model_dir = model_dir
+    return env
+
+
+@pytest.fixture
+def served(tmp_path, service_config, keys):
+    server = Gunicorn(served_env(tmp_path, service_config, keys), tmp_path / "gunicorn.log")
+    server.model_dir = tmp_path / "model"
     yield server
     server.stop()
 
