@@ -133,10 +133,13 @@ def test_moderator_key_is_not_an_akismet_key(client_for):
     assert client_for(role="moderator").verify_key() is False
 
 
-def test_over_real_http_against_gunicorn(keys, tmp_path, service_config):
-    from tests.test_e2e import Gunicorn, served_env
+def test_over_real_http_against_gunicorn_and_into_the_export(keys, tmp_path, service_config):
+    import json
 
-    server = Gunicorn(served_env(tmp_path, service_config, keys), tmp_path / "gunicorn.log")
+    from tests.test_e2e import Gunicorn, served_env, spamgate
+
+    env = served_env(tmp_path, service_config, keys)
+    server = Gunicorn(env, tmp_path / "gunicorn.log")
     try:
         client = make_client(keys[1][("blog-a", "client")], ToService(base=server.base))
         assert client.verify_key() is True
@@ -146,3 +149,8 @@ def test_over_real_http_against_gunicorn(keys, tmp_path, service_config):
         assert client.usage_limit()["usage"] == 2
     finally:
         server.stop()
+    exported = tmp_path / "feedback.jsonl"
+    assert spamgate(env, "feedback", "export", "--out", str(exported)).returncode == 0
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert [(r["content"], r["label"], bool(r.get("verdict_id"))) for r in rows] == [
+        (SPAM["comment_content"], "ham", True)]
