@@ -28,6 +28,8 @@ from sklearn.pipeline import Pipeline
 from .features import META_FEATURES, WORD_PATTERN, PreparedComment, meta_row
 
 _WORD = re.compile(WORD_PATTERN)
+# Words up to this long are cached per word; longer ones (junk, or an attack on memory) are not.
+CACHED_WORD_LENGTH = 64
 
 # How the tokens that stand for things read in an explanation.
 TOKEN_NAMES = {
@@ -105,9 +107,11 @@ class _CharColumns:
             get = self.vocabulary.get
             cols = np.array([c for c in map(get, _char_wb_grams(word, self.low, self.high)) if c is not None],
                             dtype=np.intp)
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()  # crude, but bounded; a refill costs what the first fill did
-            self._cache[word] = cols
+            # Only ordinary words are kept: a 60 KB "word" would pin its n-grams in memory for good.
+            if len(word) <= CACHED_WORD_LENGTH:
+                if len(self._cache) >= self.CACHE_SIZE:
+                    self._cache.clear()  # crude, but bounded; a refill costs what the first fill did
+                self._cache[word] = cols
         return cols
 
     def weights(self, words: list[str]) -> tuple[float, dict[str, float]]:
@@ -186,9 +190,13 @@ class FastScorer:
         return [Contribution(TOKEN_NAMES.get(f, f) if kind == "word" else f, kind, s * scale) for f, kind, s in best]
 
 
-@functools.lru_cache(maxsize=100_000)
 def _display_key(word: str) -> str:
     # "site." and "site" are one word to a reader; the word vectorizer already strips the dot.
+    return _display_key_cached(word) if len(word) <= CACHED_WORD_LENGTH else " ".join(_WORD.findall(word)) or word
+
+
+@functools.lru_cache(maxsize=100_000)
+def _display_key_cached(word: str) -> str:
     return " ".join(_WORD.findall(word)) or word
 
 

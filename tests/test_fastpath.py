@@ -42,3 +42,13 @@ def test_explanation_names_words_and_tokens_not_ngrams(scorer):
     score = FastScorer(scorer.artifact.pipeline).score(prepare("subscribe to my channel http://bit.ly/x"))
     features = {c.feature for c in score.contributions}
     assert features & {"subscribe", "channel", "a link", "a shortened link", "my channel", "subscribe to"}
+
+
+def test_a_huge_word_is_scored_but_not_kept_in_the_word_cache(scorer):
+    from model.fastpath import CACHED_WORD_LENGTH
+
+    fast = FastScorer(scorer.artifact.pipeline)
+    word = "x" * 60_000
+    fast.score(prepare(f"ordinary words and {word}"))
+    assert "ordinary" in fast.chars._cache
+    assert all(len(w) <= CACHED_WORD_LENGTH for w in fast.chars._cache)
