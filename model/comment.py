@@ -30,9 +30,9 @@ class Comment:
     honeypot: str = ""
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, max_chars: int | None = None) -> "Comment":
-        """Build a comment from decoded JSON. Unknown keys are ignored; known ones must be strings
-        (``null`` counts as absent). Raises InvalidComment naming the first bad field."""
+    def from_mapping(cls, data: Mapping[str, Any]) -> "Comment":
+        """Build a comment from decoded JSON. Unknown keys are ignored; known ones must be strings of
+        valid Unicode (``null`` counts as absent). Raises InvalidComment naming the first bad field."""
         if not isinstance(data, Mapping):
             raise InvalidComment("comment", "must be a JSON object")
         values = {}
@@ -42,14 +42,14 @@ class Comment:
                 continue
             if not isinstance(value, str):
                 raise InvalidComment(f, f"must be a string, not {_json_type(value)}")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # JSON's "\ud800": a lone surrogate, not a character
+                raise InvalidComment(f, "is not valid Unicode text (it holds a lone surrogate)") from None
             values[f] = value
         content = values.get("content", "")
         if not content.strip():
             raise InvalidComment("content", "is required and must not be empty")
-        if max_chars is not None:
-            for name, value in values.items():
-                if len(value) > max_chars:
-                    raise InvalidComment(name, f"is longer than {max_chars} characters")
         return cls(**values)
 
 

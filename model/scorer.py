@@ -21,6 +21,7 @@ class Scorer:
     def __init__(self, artifact: store.Artifact, policy: Policy | None = None):
         self.artifact = artifact
         self.policy = policy or Policy()
+        self.policy_fingerprint = self.policy.fingerprint()
         self._fast = FastScorer(artifact.pipeline)
 
     @classmethod
@@ -49,7 +50,3 @@ class Scorer:
     def check_many(self, comments: Iterable[Comment | str]) -> list[dict]:
         """Results for many comments, in order; the same as calling ``check`` on each."""
         return [self.check(comment) for comment in comments]
-
-    def probabilities(self, comments: list) -> list[float]:
-        """Classifier probabilities only, through the scikit-learn pipeline (for evaluation)."""
-        return self.artifact.pipeline.predict_proba(comments)[:, 1].tolist()

@@ -13,8 +13,10 @@ moderator can redo the sum.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .comment import Comment
 from .fastpath import Score, expit
@@ -42,6 +44,12 @@ class Policy:
     def __post_init__(self):
         if not 0.0 < self.review_threshold <= self.block_threshold <= 1.0:
             raise ValueError("thresholds must satisfy 0 < review <= block <= 1")
+
+    def fingerprint(self) -> str:
+        """SHA-256 of every setting, the same in every process (sets are sorted): part of a cache key."""
+        values = {f.name: sorted(v) if isinstance(v, frozenset) else v
+                  for f, v in ((f, getattr(self, f.name)) for f in fields(self))}
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -133,19 +141,21 @@ def _links_reason(links: list[Link], policy: Policy) -> Reason:
     short = _hosts([link for link in links if link.shortener])
     message = f"{count} link{'s' if count != 1 else ''}"
     if short:
+        named = ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else "")
         if count == 1:
-            message += f", through the shortener {short[0]}"
+            message += f", through the shortener {named}"
         else:
             n = len([link for link in links if link.shortener])
             which = "one" if n == 1 else ("all" if n == count else str(n))
-            message += f", {which} through the shortener{'s' if len(short) > 1 else ''} {', '.join(short)}"
+            message += f", {which} through the shortener{'s' if len(short) > 1 else ''} {named}"
     code = "shortened_link" if short else "links"
     return Reason(code, message, policy.shortener_weight if short else 0.0,
                   {"count": count, "hosts": _hosts(links)})
 
 
-def _hosts(links: list[Link]) -> list[str]:
-    return list(dict.fromkeys(link.host for link in links))
+def _hosts(links: list[Link], most: int = 20) -> list[str]:
+    """Distinct hosts in order of appearance, at most ``most`` (a reason stays readable)."""
+    return list(dict.fromkeys(link.host for link in links))[:most]
 
 
 def _listed(link: Link, domains: frozenset[str]) -> bool:

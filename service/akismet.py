@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, request
 
 from model.comment import Comment
 
-from .api import _comment_record, _digest, _now, score
+from .api import ApiError, _comment_record, _now, _valid_id, check_digest, check_size, report_subject, score
 from .auth import Key
 from .store import StoreUnavailable
 
@@ -63,13 +63,17 @@ def _key(require_blog: bool = True) -> Key:
         if not blog:
             raise AkismetError("Empty \"blog\" value")
         if _site_of(blog) != key.site.lower().removeprefix("www."):
-            raise AkismetError(f"blog {blog!r} is not the site of this key ({key.site})")
+            # json.dumps keeps the header ASCII, whatever script the blog's name is in.
+            raise AkismetError(f"blog {json.dumps(blog[:200])} is not the site of this key ({key.site})")
     return key
 
 
 def _site_of(blog: str) -> str:
     blog = blog.strip()
-    host = urlsplit(blog if "//" in blog else "//" + blog).hostname or ""
+    try:
+        host = urlsplit(blog if "//" in blog else "//" + blog).hostname or ""
+    except ValueError:  # "http://[x": not a URL at all
+        return ""
     return host.lower().removeprefix("www.")
 
 
@@ -78,7 +82,7 @@ def _comment() -> Comment:
     if not params.get("user_ip"):
         raise AkismetError("Empty \"user_ip\" value")
     honeypot_field = params.get("honeypot_field_name", "")
-    return Comment(
+    comment = Comment(
         content=params.get("comment_content", ""),
         author=params.get("comment_author", ""),
         author_email=params.get("comment_author_email", ""),
@@ -90,6 +94,11 @@ def _comment() -> Comment:
         lang=params.get("blog_lang", ""),
         honeypot=params.get(honeypot_field, "") if honeypot_field else "",
     )
+    try:
+        check_size(comment)
+    except ApiError as e:
+        raise AkismetError(e.message, status=413) from None
+    return comment
 
 
 def _client_fields() -> dict:
@@ -124,13 +133,25 @@ def comment_check():
     headers = {
         "X-Spamgate-Verdict": scored.verdict,
         "X-Spamgate-Probability": str(result["spam_probability"]),
-        "X-Spamgate-Reasons": json.dumps([{k: r[k] for k in ("code", "message", "weight")} for r in result["reasons"]]),
+        "X-Spamgate-Reasons": _reasons_header(result["reasons"]),
     }
     if scored.id:
         headers["X-akismet-guid"] = scored.id
     if scored.verdict == "block":
         headers["X-akismet-pro-tip"] = "discard"
     return _text("true" if scored.verdict != "allow" else "false", headers=headers)
+
+
+def _reasons_header(reasons: list[dict], limit: int = 2000) -> str:
+    """The reasons as ASCII JSON, at most ``limit`` bytes (proxies refuse long headers): the heaviest
+    reasons come first, and the ones that do not fit are left out."""
+    out = []
+    for r in reasons:
+        out.append({"code": r["code"], "message": r["message"][:300], "weight": r["weight"]})
+        if len(json.dumps(out)) > limit:
+            out.pop()
+            break
+    return json.dumps(out)
 
 
 def _submit(label: str):
@@ -145,14 +166,15 @@ def _submit(label: str):
     try:
         # The verdict this corrects: the guid a client sends back, or else the newest verdict on the site
         # for the same comment (Akismet clients resend the comment's fields).
-        verdict_id = _params().get("guid") or store.latest_verdict_id(key.site, _digest(comment))
+        guid = _params().get("guid", "")
+        verdict_id = guid if _valid_id(guid) else store.latest_verdict_id(key.site, check_digest(comment, key.site))
         record = store.verdict(verdict_id) if verdict_id else None
         if record is not None and record["site"] == key.site:
             decision = {"label": label, "moderator": entry["moderator"], "note": entry["note"], "key": key.id,
                         "at": stamp, "previous_verdict": record["result"]["verdict"]}
             store.record_decision(verdict_id, {**record["comment"], **entry, "verdict_id": verdict_id}, decision)
         else:
-            store.add_report(entry, _digest(comment) + label)
+            store.add_report(entry, report_subject(key.site, comment))
     except StoreUnavailable as e:
         raise AkismetError(f"spamgate's store is unavailable, nothing was recorded: {e}", status=503) from None
     return _text(THANKS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import signal
@@ -79,15 +80,11 @@ def _object(data: Any, what: str = "body") -> dict:
 def _parse_comment(data: Any, field_prefix: str = "") -> tuple[Comment, dict]:
     """A Comment and the client's own fields, or ApiError naming the field at fault."""
     data = _object(data, field_prefix.rstrip(".") or "body")
-    limit = current_app.extensions["spamgate"].settings.max_comment_bytes
     try:
         comment = Comment.from_mapping(data)
     except InvalidComment as e:
         raise ApiError(400, "invalid_field", f"{e.field} {e.message}", field=field_prefix + e.field) from None
-    size = sum(len(getattr(comment, f).encode("utf-8", "surrogatepass")) for f in SCORED_FIELDS)
-    if size > limit:
-        raise ApiError(413, "too_large", f"the comment is {size} bytes, over the limit of {limit}",
-                       field=field_prefix + "content")
+    check_size(comment, field_prefix)
     client = {}
     for name in CLIENT_FIELDS:
         value = data.get(name)
@@ -99,11 +96,27 @@ def _parse_comment(data: Any, field_prefix: str = "") -> tuple[Comment, dict]:
     return comment, client
 
 
-def _digest(comment: Comment) -> str:
-    service = _service()
-    policy = service.scorer.policy
-    material = [repr(policy)] + [getattr(comment, f) for f in SCORED_FIELDS]
-    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+def check_size(comment: Comment, field_prefix: str = "") -> None:
+    """413 for a comment whose text fields together exceed SPAMGATE_MAX_COMMENT_BYTES (UTF-8)."""
+    limit = _service().settings.max_comment_bytes
+    size = sum(len(getattr(comment, f.name).encode()) for f in fields(Comment))
+    if size > limit:
+        raise ApiError(413, "too_large", f"the comment is {size} bytes, over the limit of {limit}",
+                       field=field_prefix + "content")
+
+
+def check_digest(comment: Comment, site: str) -> str:
+    """The cache key of a check: what was scored, under which policy, for which site. The site is part
+    of it so that one site's "cached": true never tells it what another site has seen."""
+    material = [site, _service().scorer.policy_fingerprint] + [getattr(comment, f) for f in SCORED_FIELDS]
+    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+
+
+def report_subject(site: str, comment: Comment) -> str:
+    """What makes two reports of a never-checked comment the same report (whatever their labels, so a
+    later change of label is recorded)."""
+    material = [site, _comment_record(comment)]
+    return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _comment_record(comment: Comment) -> dict:
@@ -150,7 +163,7 @@ def score(items: list[tuple[Comment, dict]], site: str) -> list[Scored]:
         verdict_id = service.store.new_id()
         head = json.dumps({"id": verdict_id, "site": site, "created": now, "created_at": stamp,
                            "comment": _comment_record(comment), "client": client}, ensure_ascii=False)
-        checks.append(Check(_digest(comment), verdict_id, head[:-1] + ', "result": '))
+        checks.append(Check(check_digest(comment, site), verdict_id, head[:-1] + ', "result": '))
     try:
         cached = service.store.checks_from_cache(scorer.model_version, site, now, checks)
         redis_up = True
@@ -212,7 +225,7 @@ def check_batch():
 
 
 def _own_verdict(verdict_id: str, key: Key) -> dict:
-    if not (8 <= len(verdict_id) <= 64 and verdict_id.isalnum()):
+    if not _valid_id(verdict_id):
         raise ApiError(404, "not_found", "no such verdict")
     record = _stored(lambda: _service().store.verdict(verdict_id))
     # Another site's verdict is reported as absent: a key learns nothing of other sites.
@@ -259,9 +272,13 @@ def _since(value: str | None) -> float:
     if not value:
         return 0.0
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number):
+            raise ApiError(400, "invalid_field", "since must be a finite time", field="since")
+        return number
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -273,12 +290,11 @@ def _since(value: str | None) -> float:
 
 
 def _valid_cursor(cursor: str) -> bool:
-    score, _, member = cursor.partition(":")
-    try:
-        float(score)
-    except ValueError:
-        return False
-    return member.isalnum() and len(member) <= 64
+    return _valid_id(cursor)
+
+
+def _valid_id(verdict_id: str) -> bool:
+    return 8 <= len(verdict_id) <= 64 and verdict_id.isascii() and verdict_id.isalnum()
 
 
 # -- feedback ---------------------------------------------------------------------------------------
@@ -324,9 +340,7 @@ def report():
     _, stamp = _now()
     entry = {**_comment_record(comment), "label": label, "site": key.site, "moderator": moderator, "note": note,
              "at": stamp, **({"client": client} if client else {})}
-    digest = hashlib.sha256(json.dumps([key.site, label, _comment_record(comment)], sort_keys=True,
-                                       ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
-    added = _stored(lambda: _service().store.add_report(entry, digest))
+    added = _stored(lambda: _service().store.add_report(entry, report_subject(key.site, comment)))
     return jsonify({"label": label, "recorded": added,
                     "message": "recorded" if added else "already recorded; nothing changed"}), 201 if added else 200
 

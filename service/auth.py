@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ROLES = ("client", "moderator", "admin")
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -73,6 +77,38 @@ class KeyRing:
             if hmac.compare_digest(key.sha256.encode(), wanted):
                 found = key
         return found
+
+
+class KeyFile:
+    """The keys file, read again when it changes (checked at most once a second), so a key added with
+    ``spamgate keys add`` works without a restart."""
+
+    CHECK_EVERY = 1.0
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._stamp = self._mtime()
+        self._ring = KeyRing.load(self.path)
+        self._checked = time.monotonic()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def find(self, token: str) -> Key | None:
+        now = time.monotonic()
+        if now - self._checked >= self.CHECK_EVERY:
+            self._checked = now
+            stamp = self._mtime()
+            if stamp != self._stamp:
+                try:
+                    self._ring = KeyRing.load(self.path)
+                    self._stamp = stamp
+                except KeysError as e:  # a half-edited file: keep the keys we had
+                    log.error("keys file not reloaded: %s", e)
+        return self._ring.find(token)
 
 
 def add_key(path: Path, site: str, role: str) -> tuple[Key, str]:

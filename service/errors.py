@@ -40,10 +40,6 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict:
-    return ApiError(400, code, message, field).body()
-
-
 def install(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
@@ -55,7 +51,8 @@ def install(app: Flask) -> None:
         message = e.description or e.name
         if status == 413:
             message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return jsonify(ApiError(status, _CODES.get(status, "http_error"), message).body()), status
+        allow = [(k, v) for k, v in e.get_headers() if k.lower() == "allow"]  # a 405 says what is allowed
+        return jsonify(ApiError(status, _CODES.get(status, "http_error"), message).body()), status, allow
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

@@ -10,7 +10,7 @@ from model.artifact import ArtifactError
 from model.scorer import Scorer
 from spamgate.config import Settings
 
-from .auth import KeyRing
+from .auth import KeyFile, KeyRing
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class Service:
     def __init__(self, settings: Settings, scorer: Scorer | None = None, keys: KeyRing | None = None):
         self.settings = settings
         self.scorer = scorer or Scorer.load(settings.model_dir, settings.policy())
-        self.keys = keys if keys is not None else KeyRing.load(settings.keys_file)
+        self.keys = keys if keys is not None else KeyFile(settings.keys_file)
         self.store = Store(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout,
                            cache_ttl=settings.cache_ttl, verdict_ttl=settings.verdict_ttl)
         self.last_reload: dict = {"ok": True, "at": _now(), "version": self.scorer.model_version, "error": None}

@@ -112,7 +112,8 @@ class Store:
             raise StoreUnavailable("redis is unavailable (retrying shortly)")
         try:
             return fn(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+        except (redis.RedisError, OSError, UnicodeError) as e:
+            # Not only a lost connection: OOM, READONLY and MISCONF answers mean nothing was stored too.
             with self._lock:
                 self._down_until = time.monotonic() + self.RETRY_AFTER
             log.warning("redis unavailable: %s", e)
@@ -122,7 +123,7 @@ class Store:
         """Raise StoreUnavailable unless Redis answers now (ignores the retry pause)."""
         try:
             self.redis.ping()
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+        except (redis.RedisError, OSError) as e:
             raise StoreUnavailable(f"redis is unavailable: {e}") from None
         self._down_until = 0.0
 
@@ -198,28 +199,29 @@ class Store:
 
     def queue(self, site: str, verdict: str, since: float, cursor: str | None, limit: int) -> Page:
         """Verdict records of ``site`` with ``verdict``, oldest first, created at or after ``since``.
-        ``cursor`` is the one returned with the previous page."""
+        ``cursor`` is the id of the last record of the previous page.
+
+        Pages go by rank in the sorted set, so records created in the same instant (a batch) are neither
+        skipped nor repeated; a cursor whose record has expired resumes from the oldest one left."""
         key = self._queue_key(site, verdict)
-        after_score, after_id = since, ""
-        if cursor:
-            score, _, after_id = cursor.partition(":")
-            after_score = max(float(score), since)
 
         def run():
-            # Ties on the score are ordered by id, so skipping ids up to the cursor's is exact.
-            members = self.redis.zrangebyscore(key, after_score, "+inf", start=0, num=limit + 64, withscores=True)
-            members = [(m, s) for m, s in members if not (s == after_score and after_id and m <= after_id)][:limit]
+            start = self.redis.zcount(key, "-inf", f"({since!r}")
+            if cursor:
+                rank = self.redis.zrank(key, cursor)
+                if rank is not None:
+                    start = max(start, rank + 1)
+            members = self.redis.zrange(key, start, start + limit - 1)
             if not members:
                 return [], []
             pipe = self.redis.pipeline(transaction=False)
-            for member, _ in members:
+            for member in members:
                 pipe.get(self._verdict_key(member))
             return members, pipe.execute()
 
         members, raws = self._call(run)
         items = [json.loads(r) for r in raws if r]
-        next_cursor = f"{members[-1][1]!r}:{members[-1][0]}" if len(members) == limit else None
-        return Page(items, next_cursor)
+        return Page(items, members[-1] if len(members) == limit else None)
 
     # -- usage ----------------------------------------------------------------------------------------
 

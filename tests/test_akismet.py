@@ -154,3 +154,28 @@ def test_over_real_http_against_gunicorn_and_into_the_export(keys, tmp_path, ser
     rows = [json.loads(line) for line in exported.read_text().splitlines()]
     assert [(r["content"], r["label"], bool(r.get("verdict_id"))) for r in rows] == [
         (SPAM["comment_content"], "ham", True)]
+
+
+@pytest.mark.parametrize("blog", ["http://[x", "https://हिंदी.example/"])
+def test_a_strange_blog_is_invalid_not_an_error(app, keys, blog):
+    token = keys[1][("blog-a", "client")]
+    response = app.test_client().post("/1.1/verify-key", data={"key": token, "blog": blog})
+    assert response.get_data(as_text=True) == "invalid"
+    assert response.headers["X-akismet-debug-help"].isascii()
+
+
+def test_akismet_applies_the_comment_size_limit(app, keys):
+    token = keys[1][("blog-a", "client")]
+    response = app.test_client().post("/1.1/comment-check", data={
+        "api_key": token, "blog": "blog-a", "user_ip": "1.2.3.4", "comment_content": "x " * 40_000})
+    assert response.get_data(as_text=True) == "invalid" and response.status_code == 413
+
+
+def test_reasons_header_stays_short_with_many_shorteners(app, keys):
+    token = keys[1][("blog-a", "client")]
+    content = " ".join(f"https://{host}/abc" for host in ["bit.ly", "ift.tt", "tinyurl.com", "t.co", "is.gd",
+                                                          "ow.ly", "cutt.ly", "rb.gy"] * 20)
+    response = app.test_client().post("/1.1/comment-check", data={
+        "api_key": token, "blog": "blog-a", "user_ip": "1.2.3.4", "comment_content": content})
+    assert len(response.headers["X-Spamgate-Reasons"]) <= 2000
+    assert "and 5 more" in response.headers["X-Spamgate-Reasons"]

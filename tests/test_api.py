@@ -230,3 +230,82 @@ def test_failed_reload_keeps_the_old_model_and_reports_why(client, auth, app, tm
     assert service.scorer.model_version == before
     ready = client.get("/readyz").get_json()
     assert ready["failed"] == ["model"] and "previous model" in ready["checks"]["model"]["error"]
+
+
+# -- found in review ----------------------------------------------------------------------------------
+
+
+def test_a_lone_surrogate_is_a_400_naming_the_field(client, auth):
+    response = client.post("/v1/comments/check", data=b'{"content": "hello \\ud800 world"}',
+                           content_type="application/json", headers=auth())
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "content"
+
+
+@pytest.mark.parametrize("query", ["since=nan", "since=inf", "cursor=nan:abc", "cursor=../../x"])
+def test_queue_parameters_that_are_not_numbers_or_ids_are_400(client, auth, query):
+    response = client.get(f"/v1/verdicts?verdict=allow&{query}", headers=auth(role="moderator"))
+    assert response.status_code == 400
+
+
+def test_queue_pages_through_a_whole_batch_one_by_one(client, auth):
+    batch = [{"content": f"Thanks for the report number {i}, very helpful"} for i in range(70)]
+    made = client.post("/v1/comments/check-batch", json={"comments": batch}, headers=auth()).get_json()["results"]
+    wanted = [m["id"] for m in made if m["verdict"] == "allow"]
+    seen, cursor = [], None
+    for _ in range(100):
+        url = "/v1/verdicts?verdict=allow&limit=1" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=auth(role="moderator")).get_json()
+        seen.extend(v["id"] for v in page["verdicts"])
+        cursor = page["cursor"]
+        if not cursor:
+            break
+    assert len(wanted) > 60 and sorted(seen) == sorted(wanted)
+
+
+def test_redis_refusing_writes_is_not_a_500(client, auth, app, redis_server):
+    import redis
+
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.config_set("maxmemory", "1")
+    admin.config_set("maxmemory-policy", "noeviction")
+    try:
+        response = client.post("/v1/comments/check", json={"content": "a new comment while Redis is full"},
+                               headers=auth())
+        assert response.status_code == 200 and response.get_json()["stored"] is False
+        feedback = client.post("/v1/feedback", json={"content": "x y z", "label": "spam"}, headers=auth())
+        assert feedback.status_code == 503
+    finally:
+        admin.config_set("maxmemory", "0")
+    app.extensions["spamgate"].store._down_until = 0.0
+
+
+def test_reports_record_a_change_of_label_and_keep_sites_apart(client, auth, app):
+    body = {"content": "is this spam or not, asks the moderator"}
+    codes = [client.post("/v1/feedback", json={**body, "label": label}, headers=auth(role="moderator")).status_code
+             for label in ("spam", "ham", "spam", "spam")]
+    assert codes == [201, 201, 201, 200]
+    other = client.post("/v1/feedback", json={**body, "label": "spam"}, headers=auth(site="blog-b", role="moderator"))
+    assert other.status_code == 201
+    entries = [(e["site"], e["label"]) for _, e in app.extensions["spamgate"].store.feedback()]
+    assert entries == [("blog-a", "spam"), ("blog-a", "ham"), ("blog-a", "spam"), ("blog-b", "spam")]
+
+
+def test_the_cache_is_not_shared_between_sites(client, auth):
+    body = {"content": "The same words on two different blogs"}
+    assert client.post("/v1/comments/check", json=body, headers=auth()).get_json()["cached"] is False
+    assert client.post("/v1/comments/check", json=body, headers=auth(site="blog-b")).get_json()["cached"] is False
+
+
+def test_a_key_added_while_running_is_accepted(client, app, keys, monkeypatch):
+    from service.auth import KeyFile, add_key
+
+    monkeypatch.setattr(KeyFile, "CHECK_EVERY", 0.0)
+    _, token = add_key(keys[0], "blog-c", "client")
+    response = client.post("/v1/comments/check", json={"content": "hello"}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.get_json()["site"] == "blog-c"
+
+
+def test_405_says_which_methods_are_allowed(client, auth):
+    response = client.get("/v1/comments/check", headers=auth())
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
