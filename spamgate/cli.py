@@ -200,7 +200,10 @@ def _serve(args, settings) -> int:
     try:
         runner.ensure_redis(settings, start=not args.no_redis)
     except runner.RunnerError as e:
-        raise _UserError(str(e)) from None
+        if not args.no_redis:
+            raise _UserError(str(e)) from None
+        # The service scores without Redis (and says so in /readyz); it connects when Redis comes.
+        print(f"spamgate: warning: {e}; serving anyway", file=sys.stderr)
     if not settings.keys_file.exists():
         print(f"spamgate: no API keys yet in {settings.keys_file}; make one with "
               "`spamgate keys add --site SITE --role client`", file=sys.stderr)
@@ -225,21 +228,27 @@ def _feedback_export(args, settings) -> int:
     from service.store import Store, StoreUnavailable
 
     store = Store(settings.redis_url, prefix=settings.redis_prefix, timeout=max(settings.redis_timeout, 2.0))
-    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
-    count = 0
+    # A moderator may change their mind: only the last label given to a comment is training data.
+    latest: dict[str, dict] = {}
     try:
         for stream_id, entry in store.feedback():
-            # One group per checked comment (or report): its corrections stay on one side of a split.
-            entry.setdefault("group", f"{entry.get('site', '')}/{entry.get('verdict_id') or stream_id}")
+            subject = entry.get("verdict_id") or json.dumps(
+                [entry.get("site")] + [entry.get(f) for f in ("content", "author", "author_email", "author_url")])
             entry["feedback_id"] = stream_id
-            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            count += 1
+            # One group per comment: its labels stay on one side of a split.
+            entry.setdefault("group", f"{entry.get('site', '')}/{entry.get('verdict_id') or stream_id}")
+            latest.pop(subject, None)  # re-inserted last: the output keeps the order of the final decisions
+            latest[subject] = entry
     except StoreUnavailable as e:
         raise _UserError(f"cannot read the feedback: {e}") from None
+    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for entry in latest.values():
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
     finally:
         if args.out:
             out.close()
-    print(f"exported {count} labelled comments", file=sys.stderr)
+    print(f"exported {len(latest)} labelled comments", file=sys.stderr)
     return 0
 
 

@@ -79,9 +79,20 @@ def test_split_keeps_groups_whole_and_holds_out_one_video(examples):
     assert split(list(reversed(examples)))[1] and {ex.group for ex in split(list(reversed(examples)))[1]} == test_groups
 
 
-def test_family_weights_give_each_family_the_same_total(examples):
+def test_family_weights_give_sms_no_more_weight_than_the_comments(examples):
     weights = family_weights(examples)
     totals = {}
     for ex, w in zip(examples, weights):
         totals[ex.family] = totals.get(ex.family, 0.0) + w
     assert totals["sms"] == pytest.approx(totals["youtube"])
+    assert weights.mean() == pytest.approx(1.0)
+
+
+def test_moderator_feedback_weighs_like_a_youtube_comment(examples):
+    from training.data import Example
+
+    feedback = [Example({"content": f"report {i}"}, 1, f"feedback.jsonl/{i}", "f:1") for i in range(10)]
+    weights = family_weights(examples + feedback)
+    youtube = next(w for ex, w in zip(examples, weights) if ex.family == "youtube")
+    assert weights[-1] == pytest.approx(youtube)
+    assert weights[-10:].sum() / weights.sum() < 0.01
