@@ -29,9 +29,11 @@ from typing import Iterator
 
 import redis
 
+from model.verdict import ALLOW, BLOCK, REVIEW
+
 log = logging.getLogger(__name__)
 
-VERDICTS = ("allow", "review", "block")
+VERDICTS = (ALLOW, REVIEW, BLOCK)
 
 
 class StoreUnavailable(Exception):
