@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.links import Link, author_url_link, find_links
-from tests.timing import BUDGET, FLOOR, MAX_RATIO, N, best_of_three, run_time, sized
+from tests.timing import BUDGET, N, assert_linear, assert_rate, best_of_three, run_time, sized
 
 CONTENT_SOURCES = {"text", "html", "bbcode", "markdown"}
 
@@ -582,14 +582,12 @@ TIMING_CASES = [pytest.param(func_name, *param.values, id=f"{func_name}-{param.i
 
 @pytest.mark.parametrize("func_name, unit", TIMING_CASES)
 def test_time_grows_linearly_with_input_length(func_name, unit):
-    small, large = timings(func_name, unit)
-    assert large <= MAX_RATIO * max(small, FLOOR), f"n: {small:.3f}s, 4n: {large:.3f}s"
+    assert_linear(*timings(func_name, unit))
 
 
 @pytest.mark.parametrize("func_name, unit", TIMING_CASES)
 def test_text_is_scanned_at_one_megabyte_per_second(func_name, unit):
-    _, large = timings(func_name, unit)
-    assert large < BUDGET * 4 * N / 1_000_000, f"{large:.3f}s for {4 * N:,} characters"
+    assert_rate(timings(func_name, unit)[1])
 
 
 def rate_check(func, unit: str, size: int) -> float:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import text as T
-from tests.timing import BUDGET, FLOOR, MAX_RATIO, N, best_of_three, sized
+from tests.timing import N, assert_linear, assert_rate, best_of_three, sized
 
 
 def bug(reason: str):
@@ -378,14 +378,12 @@ CASES = [pytest.param(name, unit, id=f"{name}-{case_id}")
 
 @pytest.mark.parametrize("func_name, unit", CASES)
 def test_time_grows_linearly_with_input_length(func_name, unit):
-    small, large = timings(func_name, unit)
-    assert large <= MAX_RATIO * max(small, FLOOR), f"n: {small:.3f}s, 4n: {large:.3f}s"
+    assert_linear(*timings(func_name, unit))
 
 
 @pytest.mark.parametrize("func_name, unit", CASES)
 def test_text_is_processed_at_one_megabyte_per_second(func_name, unit):
-    _, large = timings(func_name, unit)
-    assert large < BUDGET * 4 * N / 1_000_000, f"{large:.3f}s for {4 * N:,} characters"
+    assert_rate(timings(func_name, unit)[1])
 
 
 MEMORY = [

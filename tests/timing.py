@@ -27,3 +27,13 @@ def run_time(func, text: str) -> float:
 def best_of_three(func, text: str) -> float:
     gc.collect()
     return min(run_time(func, text) for _ in range(3))
+
+
+def assert_linear(small: float, large: float) -> None:
+    """Time on 4n characters within MAX_RATIO of the time on n (linear is about 4)."""
+    assert large <= MAX_RATIO * max(small, FLOOR), f"n: {small:.3f}s, 4n: {large:.3f}s"
+
+
+def assert_rate(seconds: float, characters: int = 4 * N) -> None:
+    """At least a megabyte a second."""
+    assert seconds < BUDGET * characters / 1_000_000, f"{seconds:.3f}s for {characters:,} characters"
