@@ -23,7 +23,7 @@ class Settings:
     # The model and the verdict
     model_dir: Path = SHIPPED_MODEL
     review_threshold: float = 0.5
-    block_threshold: float = 0.9
+    block_threshold: float = 0.97
     max_links: int = 3
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()

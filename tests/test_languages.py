@@ -24,6 +24,8 @@ GENUINE = [
     "Aaj ka match bahut exciting tha!! India ne kamaal kar diya",
     "Mujhe lagta hai ki ye rule galat hai. Aap kya sochte ho?",
     "पुलिस को इस मामले की जांच करनी चाहिए",
+    "Bhai ye news galat hai, asli khabar yahan padho https://www.bbc.com/hindi/india-12345678",
+    "बहुत बढ़िया लेख। मैंने इस पर अपने ब्लॉग पर भी लिखा है: https://merablog.blogspot.com/2024/01/post.html",
 ]
 
 
