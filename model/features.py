@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,13 +54,17 @@ def prepare(comment: Comment | str) -> PreparedComment:
     if isinstance(comment, str):
         comment = Comment(content=comment)
     raw = T.clean(comment.content)
-    links = find_links(raw)
-    # Put a token where each link was: the classifier learns "a link here", not each URL.
+    own = _own_domain(comment.permalink)
+    links = [replace(link, internal=True) if own and link.registered_domain == own and not link.shortener else link
+             for link in find_links(raw)]
+    # Put a token where each link to elsewhere was: the classifier learns "a link here", not each URL.
+    # A link to the blog's own site ("see also my post on your earlier article") is taken out: readers
+    # link within a site all the time, and it says nothing about spam.
     pieces, last, link_chars = [], 0, 0
     for link in links:
         pieces.append(raw[last : link.start])
-        pieces.append(_link_token(link))
-        link_chars += link.end - link.start
+        pieces.append(" " if link.internal else _link_token(link))
+        link_chars += 0 if link.internal else link.end - link.start
         last = link.end
     pieces.append(raw[last:])
     visible = T.strip_tags("".join(pieces))
@@ -87,6 +91,12 @@ def prepare(comment: Comment | str) -> PreparedComment:
     )
 
 
+def _own_domain(permalink: str) -> str:
+    """The registered domain of the page the comment is on ("" when unknown)."""
+    link = author_url_link(T.clean(permalink)) if permalink else None
+    return link.registered_domain if link is not None and not link.ip else ""
+
+
 def _link_token(link: Link) -> str:
     token = " xurl "
     if link.shortener:
@@ -94,6 +104,11 @@ def _link_token(link: Link) -> str:
     if link.obfuscated:
         token += "xobfuscated "
     return token
+
+
+def external_links(p: PreparedComment) -> list[Link]:
+    """The links in the content that lead off the comment's own site."""
+    return [link for link in p.links if link.source != "author_url" and not link.internal]
 
 
 # Names and definitions of the numeric features, in column order. Counts go through log1p so one
@@ -122,7 +137,7 @@ META_FEATURES = (
 
 def meta_row(p: PreparedComment) -> list[float]:
     """The raw (unscaled) numeric features of one prepared comment, in META_FEATURES order."""
-    content_links = [link for link in p.links if link.source != "author_url"]
+    content_links = external_links(p)
     author = [link for link in p.links if link.source == "author_url"]
     letters = max(p.letters, 1)
     return [

@@ -84,11 +84,13 @@ class Link:
     source: str  # text, html, bbcode, markdown or author_url
     start: int = 0
     end: int = 0
+    internal: bool = False  # to the site the comment is on (its permalink's domain): not a spam signal
 
     def to_dict(self) -> dict:
         return {
             "url": self.url, "host": self.host, "registered_domain": self.registered_domain, "suffix": self.suffix,
             "shortener": self.shortener, "obfuscated": self.obfuscated, "ip": self.ip, "source": self.source,
+            "internal": self.internal,
         }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 
 from .comment import Comment
 from .fastpath import Score, expit
-from .features import PreparedComment
+from .features import PreparedComment, external_links
 from .links import Link
 
 ALLOW, REVIEW, BLOCK = "allow", "review", "block"
@@ -117,7 +117,7 @@ def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[
     reasons = []
     if comment.honeypot.strip():
         reasons.append(Reason("honeypot", "the hidden honeypot field was filled in, as only bots do", math.inf))
-    content_links = [link for link in prepared.links if link.source != "author_url"]
+    content_links = external_links(prepared)
     if content_links:
         reasons.append(_links_reason(content_links, policy))
     if len(content_links) > policy.max_links:

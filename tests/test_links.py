@@ -437,7 +437,7 @@ def test_text_without_links_gives_an_empty_list():
 def test_to_dict_leaves_out_the_span():
     out = only_link("http://bit.ly/x").to_dict()
     assert out == dict(url="http://bit.ly/x", host="bit.ly", registered_domain="bit.ly", suffix="ly",
-                       shortener=True, obfuscated=False, ip=False, source="text")
+                       shortener=True, obfuscated=False, ip=False, source="text", internal=False)
 
 
 # --------------------------------------------------------------------------------------------------

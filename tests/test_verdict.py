@@ -71,3 +71,19 @@ def test_result_has_the_documented_shape(scorer):
     assert result["links"][0]["source"] == "author_url"
     assert set(result["links"][0]) >= {"url", "host", "registered_domain", "suffix", "shortener", "obfuscated"}
     assert result["model_version"] == scorer.model_version
+
+
+def test_a_link_to_the_blogs_own_site_is_not_a_spam_signal(scorer):
+    text = "Nice post! I wrote more on this in my other article https://myblog.example.com/2024/02/second-post"
+    elsewhere = scorer.check(Comment(content=text))
+    own_site = scorer.check(Comment(content=text, permalink="https://www.myblog.example.com/2024/01/first-post"))
+    assert own_site["links"][0]["internal"] is True and elsewhere["links"][0]["internal"] is False
+    assert own_site["spam_probability"] < elsewhere["spam_probability"]
+    assert own_site["verdict"] == "allow"
+    assert "links" not in {r["code"] for r in own_site["reasons"]}
+
+
+def test_a_shortener_is_never_internal(scorer):
+    result = scorer.check(Comment(content="read https://bit.ly/abc", permalink="https://bit.ly/post"))
+    assert result["links"][0]["internal"] is False
+    assert "shortened_link" in {r["code"] for r in result["reasons"]}
