@@ -186,8 +186,10 @@ class FastScorer:
             by_word[key] = by_word.get(key, 0.0) + share
         candidates = [(w, "word", s) for w, s in by_word.items() if s]
         candidates.extend((name, "measure", s) for name, s in meta_parts)
-        best = heapq.nlargest(top, candidates, key=lambda c: abs(c[2]))
-        return [Contribution(TOKEN_NAMES.get(f, f) if kind == "word" else f, kind, s * scale) for f, kind, s in best]
+        # Largest push first, earlier candidate first on a tie; plain tuples sort faster than a key function.
+        best = heapq.nlargest(top, [(abs(c[2]), -i, c) for i, c in enumerate(candidates)])
+        return [Contribution(TOKEN_NAMES.get(f, f) if kind == "word" else f, kind, s * scale)
+                for _, _, (f, kind, s) in best]
 
 
 def _display_key(word: str) -> str:
