@@ -309,3 +309,22 @@ def test_a_key_added_while_running_is_accepted(client, app, keys, monkeypatch):
 def test_405_says_which_methods_are_allowed(client, auth):
     response = client.get("/v1/comments/check", headers=auth())
     assert response.status_code == 405 and "POST" in response.headers["Allow"]
+
+
+def test_a_paused_redis_delays_a_check_by_no_more_than_the_timeout(client, auth, app, running_redis):
+    import os
+    import signal
+    import time
+
+    timeout = app.extensions["spamgate"].settings.redis_timeout
+    pid = running_redis.process.pid
+    os.kill(pid, signal.SIGSTOP)  # Redis is alive but answers nothing: the slow case, not the dead one
+    try:
+        started = time.monotonic()
+        response = client.post("/v1/comments/check", json={"content": "a check while Redis is paused"},
+                               headers=auth())
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert response.status_code == 200 and response.get_json()["stored"] is False
+    assert elapsed < timeout + 0.5, f"{elapsed:.2f}s with a {timeout}s Redis timeout"
