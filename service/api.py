@@ -27,7 +27,7 @@ from .store import VERDICTS, Check, StoreUnavailable
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
-# The comment fields that can change a score: the cache key is made of these, with the policy.
+# The comment fields that can change a score: the cache key is made of these, the site and the policy.
 SCORED_FIELDS = ("content", "author", "author_email", "author_url", "honeypot")
 # Fields a client may add for its own bookkeeping; stored with the verdict, never scored.
 CLIENT_FIELDS = ("comment_id", "post_id", "created_at")
