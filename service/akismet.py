@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
 from model.comment import Comment
 
@@ -128,6 +128,7 @@ def comment_check():
     if params.get("user_role", "").strip().lower() == "administrator":
         return _text("false", headers={"X-akismet-debug-help": "an administrator's comment is never spam"})
     scored = score([(comment, _client_fields())], key.site)[0]
+    g.key, g.verdicts = key, [scored.verdict]
     _count_usage(key)
     result = json.loads(scored.result)
     headers = {

@@ -193,7 +193,9 @@ def _json_text(text: str, status: int = 200):
 def check():
     key = _authenticate("client")
     comment, client = _parse_comment(_json_body())
-    return _json_text(score([(comment, client)], key.site)[0].response(json.dumps(key.site)))
+    scored = score([(comment, client)], key.site)[0]
+    g.verdicts = [scored.verdict]
+    return _json_text(scored.response(json.dumps(key.site)))
 
 
 @bp.post("/comments/check-batch")
@@ -217,6 +219,7 @@ def check_batch():
             errors[i] = json.dumps({"error": {**e.body()["error"], "status": e.status}}, ensure_ascii=False)
     site_json = json.dumps(key.site)
     results = score([p for _, p in parsed], key.site) if parsed else []
+    g.verdicts = [r.verdict for r in results]
     scored = {i: result.response(site_json) for (i, _), result in zip(parsed, results)}
     return _json_text('{"results": [' + ", ".join(scored.get(i) or errors[i] for i in range(len(comments))) + "]}")
 

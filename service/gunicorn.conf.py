@@ -6,6 +6,9 @@ workers gracefully: requests in flight finish on the old workers, new ones reach
 model. A model that fails to load is logged and the old one keeps serving.
 """
 
+import logging as _logging
+import sys as _sys
+
 from spamgate import config as _config
 
 _settings = _config.load()
@@ -22,9 +25,19 @@ keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+# gunicorn's own access log is off: the app writes one JSON line per request (service/logs.py).
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+
+# The app's request lines, already JSON: written as they are to stderr, beside gunicorn's own log.
+_access = _logging.getLogger("spamgate.access")
+if not _access.handlers:
+    _handler = _logging.StreamHandler(_sys.stderr)
+    _handler.setFormatter(_logging.Formatter("%(message)s"))
+    _access.addHandler(_handler)
+    _access.setLevel(_logging.INFO)
+    _access.propagate = False
 
 
 def on_reload(server):

@@ -328,3 +328,23 @@ def test_a_paused_redis_delays_a_check_by_no_more_than_the_timeout(client, auth,
         os.kill(pid, signal.SIGCONT)
     assert response.status_code == 200 and response.get_json()["stored"] is False
     assert elapsed < timeout + 0.5, f"{elapsed:.2f}s with a {timeout}s Redis timeout"
+
+
+def test_one_json_log_line_per_request_without_text_or_key(client, auth, caplog):
+    import logging
+
+    secret = "my very private comment text 4242"
+    with caplog.at_level(logging.INFO, logger="spamgate.access"):
+        response = client.post("/v1/comments/check", json={"content": secret},
+                               headers={**auth(), "X-Request-ID": "req-123"})
+        client.get("/v1/nothing-here")
+    assert response.headers["X-Request-ID"] == "req-123"
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "spamgate.access"]
+    assert len(lines) == 2
+    first = lines[0]
+    assert first["request_id"] == "req-123" and first["route"] == "/v1/comments/check"
+    assert first["status"] == 200 and first["site"] == "blog-a" and first["verdicts"] == [response.get_json()["verdict"]]
+    assert first["duration_ms"] >= 0
+    assert lines[1]["status"] == 404 and len(lines[1]["request_id"]) == 32
+    text = caplog.text
+    assert secret not in text and auth()["Authorization"].split()[1] not in text
