@@ -50,9 +50,8 @@ class Policy:
 
     def fingerprint(self) -> str:
         """SHA-256 of every setting, the same in every process (sets are sorted): part of a cache key."""
-        values = {f.name: sorted(v) if isinstance(v, frozenset) else v
-                  for f, v in ((f, getattr(self, f.name)) for f in fields(self))}
-        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=sorted).encode()).hexdigest()
 
 
 @dataclass

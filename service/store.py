@@ -265,13 +265,11 @@ class Store:
 
     def feedback(self, batch: int = 1000) -> Iterator[tuple[str, dict]]:
         """Every feedback entry in the order it was recorded: (stream id, entry)."""
-        last = "-"
+        start = "-"
         while True:
-            chunk = self._call(self.redis.xrange, f"{self.prefix}:feedback", min=last, max="+", count=batch)
-            if last != "-":
-                chunk = chunk[1:]  # xrange's min is inclusive
+            chunk = self._call(self.redis.xrange, f"{self.prefix}:feedback", min=start, max="+", count=batch)
             if not chunk:
                 return
             for stream_id, fields in chunk:
                 yield stream_id, json.loads(fields["entry"])
-            last = chunk[-1][0]
+            start = f"({chunk[-1][0]}"  # exclusive: after the last one read
