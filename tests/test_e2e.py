@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,59 +13,9 @@ import pytest
 import requests
 
 from model import artifact as store
-from model.scorer import SHIPPED_MODEL
-from tests.conftest import ROOT, free_port
+from tests.servers import Gunicorn, served_env, spamgate
 
 SPAM = {"content": "Visit my site for cheap followers http://bit.ly/cheap-follow and call 9876543210"}
-
-
-class Gunicorn:
-    def __init__(self, env: dict, log_path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "spamgate", "serve", "--no-redis", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_ready()
-
-    def wait_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer in time")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-def served_env(tmp_path, service_config, keys) -> dict:
-    """The environment of a service on the test Redis, serving a copy of the shipped model in
-    ``tmp_path/model`` (so a test can publish a new one into it)."""
-    model_dir = tmp_path / "model"
-    shutil.copytree(SHIPPED_MODEL, model_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPAMGATE_")}
-    env.update({
-        "SPAMGATE_REDIS_URL": service_config["redis_url"],
-        "SPAMGATE_REDIS_PREFIX": service_config["redis_prefix"],
-        "SPAMGATE_KEYS_FILE": str(keys[0]),
-        "SPAMGATE_MODEL_DIR": str(model_dir),
-        "SPAMGATE_DATA_DIR": str(tmp_path),
-    })
-    return env
 
 
 @pytest.fixture
@@ -77,11 +24,6 @@ def served(tmp_path, service_config, keys):
     server.model_dir = tmp_path / "model"
     yield server
     server.stop()
-
-
-def spamgate(env, *args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "spamgate", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_check_cache_batch_lookup_feedback_export_and_retrain(served, auth, tmp_path, small_dataset):
