@@ -140,7 +140,19 @@ def load(folder: str | Path) -> Artifact:
         raise ArtifactError(f"{model_path}: could not be loaded ({e})") from None
     if not isinstance(pipeline, Pipeline):
         raise ArtifactError(f"{model_path}: holds a {type(pipeline).__name__}, not a Pipeline")
+    _check_measures(pipeline, model_path)
     return Artifact(_unpack(pipeline), metadata, folder)
+
+
+def _check_measures(pipeline: Pipeline, model_path: Path) -> None:
+    """The model's numeric features must be the ones this code computes (they are code, not data)."""
+    from .features import META_FEATURES, MetaFeatures
+
+    for _, step in pipeline.named_steps["features"].transformer_list:
+        if isinstance(step, MetaFeatures) and len(step.mean_) != len(META_FEATURES):
+            raise ArtifactError(
+                f"{model_path}: trained with {len(step.mean_)} numeric features, this spamgate computes "
+                f"{len(META_FEATURES)}; retrain it with `spamgate train`")
 
 
 def _check_compatible(metadata: dict, folder: Path) -> None:

@@ -42,7 +42,8 @@ class PreparedComment:
     upper: int
     digits: int
     emails: int
-    phones: int
+    phones: int  # phone-like numbers
+    phone_numbers: tuple[str, ...]  # those phonenumbers knows as real numbers, E.164
     link_chars: int
     longest_run: int
     exclamations: int
@@ -83,7 +84,8 @@ def prepare(comment: Comment | str) -> PreparedComment:
         upper=len(_UPPER.findall(visible)),
         digits=len(_DIGIT.findall(visible)),
         emails=emails,
-        phones=phones,
+        phones=len(phones),
+        phone_numbers=T.valid_phone_numbers(phones) if phones else (),
         link_chars=link_chars,
         longest_run=T.longest_run(visible),
         exclamations=visible.count("!"),
@@ -121,7 +123,8 @@ META_FEATURES = (
     "obfuscated link",
     "IP-address link",
     "e-mail addresses",
-    "phone numbers",
+    "phone-like numbers",
+    "valid phone numbers",
     "share of capitals",
     "length",
     "share of Latin letters",
@@ -149,6 +152,7 @@ def meta_row(p: PreparedComment) -> list[float]:
         float(any(link.ip for link in content_links)),
         math.log1p(p.emails),
         math.log1p(p.phones),
+        math.log1p(len(p.phone_numbers)),
         p.upper / letters,
         math.log1p(p.length),
         p.latin / letters,

@@ -92,25 +92,55 @@ def replace_emails(text: str) -> tuple[str, int]:
     return _EMAIL.subn(" xemail ", text)
 
 
-def replace_numbers(text: str) -> tuple[str, int]:
+def replace_numbers(text: str) -> tuple[str, list[str]]:
     """Replace phone numbers by ``xphone``, dates by ``xdate`` and other numbers by ``xnum<digits>``.
-    Returns the text and the number of phone numbers."""
+    Returns the text and the phone numbers as written."""
     text = _DATE.sub(" xdate ", text)
-    phones = 0
+    phones = []
 
     def phone(m: re.Match) -> str:
-        nonlocal phones
         number = m.group(0)
         groups = number.split()
         # "10 000 000 views" is a count grouped in thousands, not a phone number; a "+" or a bracket
         # ("+34 612 345 678", "(022) 234 567") says phone whatever the grouping.
         if not any(c in number for c in "+()-") and len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
             return number
-        phones += 1
+        phones.append(number)
         return " xphone "
 
     text = _PHONE.sub(phone, text)
     return _NUMBER.sub(_number_token, text), phones
+
+
+# Where a number written without a country code is read as from: our users' country first.
+PHONE_REGIONS = ("IN", "GB", "US")
+
+
+def valid_phone_numbers(candidates: list[str]) -> tuple[str, ...]:
+    """The candidates that ``phonenumbers`` knows as real, dialable numbers (E.164, e.g. "+919876543210").
+    A candidate can run into the next number ("08712460324 10p/min"), so its last group is dropped
+    before giving up on it."""
+    import phonenumbers
+
+    found = []
+    for candidate in candidates[:20]:  # a comment with more is spam whatever they are; bound the work
+        tries = [candidate]
+        if " " in candidate.strip():
+            tries.append(candidate.strip().rsplit(" ", 1)[0])
+        number = next((n for text in tries for region in PHONE_REGIONS if (n := _parse_phone(text, region))), None)
+        if number is not None:
+            found.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return tuple(dict.fromkeys(found))
+
+
+def _parse_phone(text: str, region: str):
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 def _number_token(m: re.Match) -> str:

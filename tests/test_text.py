@@ -151,6 +151,7 @@ FOLD_THEN_TOKENISE = [
 def test_contacts_survive_fold_as_features_prepare_runs_them(raw, token, counts):
     text, emails = T.replace_emails(raw)
     text, phones = T.replace_numbers(T.fold(text))
+    phones = len(phones)
     assert token in text.split()
     assert (emails, phones) == counts
 
@@ -163,7 +164,7 @@ def contacts(text: str) -> tuple[str, int, int]:
     """replace_emails then replace_numbers (features.prepare folds in between): text, e-mails, phones."""
     text, emails = T.replace_emails(text)
     text, phones = T.replace_numbers(text)
-    return text, emails, phones
+    return text, emails, len(phones)
 
 
 PHONES = [

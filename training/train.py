@@ -137,6 +137,7 @@ def _evaluate_previous(out: Path, test_set, policy, rows) -> Evaluation | None:
     try:
         current = store.load(out)
     except store.ArtifactError as e:
+        # A model this code cannot load cannot be the better one: it is replaced.
         print(f"the model in {out} cannot be loaded, so it is not compared: {e}", file=sys.stderr)
         return None
     previous = evaluate(Scorer(current, policy), test_set)
