@@ -20,6 +20,8 @@ from tests.conftest import ROOT, free_port
 class Gunicorn:
     """``spamgate serve`` on a free port. ``process`` is the gunicorn master: the command execs it."""
 
+    WORKERS = 2
+
     def __init__(self, env: dict, log_path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -27,7 +29,7 @@ class Gunicorn:
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "spamgate", "serve", "--no-redis", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+             "--workers", str(self.WORKERS)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_ready()
 
     def wait_ready(self, timeout=60):
@@ -36,10 +38,12 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
             try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
+                answers = requests.get(self.base + "/healthz", timeout=1).status_code == 200
             except requests.ConnectionError:
-                pass
+                answers = False
+            # Ready when every worker is up (and no old one lingers), not only the first to answer.
+            if answers and len(self.worker_pids()) == self.WORKERS:
+                return
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not answer in time")
 
