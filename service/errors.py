@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,13 @@ def install(app: Flask) -> None:
             message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         allow = [(k, v) for k, v in e.get_headers() if k.lower() == "allow"]  # a 405 says what is allowed
         return jsonify(ApiError(status, _CODES.get(status, "http_error"), message).body()), status, allow
+
+    @app.errorhandler(ParseException)
+    def _bad_framing(e: ParseException):
+        # gunicorn undoes chunked framing while the app reads the body, so a broken chunk is raised here,
+        # inside the request, rather than answered by gunicorn: it is the client's mistake, not ours.
+        message = f"the request body is not well framed: {str(e)[:200]}"
+        return jsonify(ApiError(400, "bad_request", message).body()), 400
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
