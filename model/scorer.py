@@ -21,7 +21,6 @@ class Scorer:
     def __init__(self, artifact: store.Artifact, policy: Policy | None = None):
         self.artifact = artifact
         self.policy = policy or Policy()
-        self.policy_fingerprint = self.policy.fingerprint()
         self._fast = FastScorer(artifact.pipeline)
 
     @classmethod
@@ -32,13 +31,14 @@ class Scorer:
     def model_version(self) -> str:
         return self.artifact.version
 
-    def check(self, comment: Comment | str) -> dict:
-        """Result for one comment: spam_probability, verdict, reasons, links, model_version."""
+    def check(self, comment: Comment | str, policy: Policy | None = None) -> dict:
+        """Result for one comment: spam_probability, verdict, reasons, links, model_version. ``policy``
+        replaces the scorer's own (a site's, from ``Policy.for_site``)."""
         if isinstance(comment, str):
             comment = Comment(content=comment)
         prepared = prepare(comment)
         score = self._fast.score(prepared)
-        probability, verdict, reasons = decide(comment, prepared, score, self.policy)
+        probability, verdict, reasons = decide(comment, prepared, score, policy or self.policy)
         return {
             "spam_probability": round(probability, 6),
             "verdict": verdict,
@@ -47,6 +47,6 @@ class Scorer:
             "model_version": self.model_version,
         }
 
-    def check_many(self, comments: Iterable[Comment | str]) -> list[dict]:
+    def check_many(self, comments: Iterable[Comment | str], policy: Policy | None = None) -> list[dict]:
         """Results for many comments, in order; the same as calling ``check`` on each."""
-        return [self.check(comment) for comment in comments]
+        return [self.check(comment, policy) for comment in comments]

@@ -9,6 +9,11 @@ The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it 
 A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
 classifier says. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
 moderator can redo the sum.
+
+The rules are the built-in ones below (links, shorteners, honeypot, throwaway e-mail, phone numbers), the
+operator's lists (``model.rules``) and a site's own (``SiteRules``, applied by ``Policy.for_site``). A
+trusted author's comment is allowed (weight -inf) unless a blocking rule fires: the honeypot, a blocked
+domain, or one of the site's blocked phrases or patterns.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 from .comment import Comment
 from .fastpath import Score, expit
 from .features import PreparedComment, external_links
 from .links import Link
+from .rules import RuleList, SiteRules, Subject, author_key
 
 ALLOW, REVIEW, BLOCK = "allow", "review", "block"
+# Rules that overrule a trusted author.
+BLOCKING = frozenset({"honeypot", "blocked_domain", "blocked_phrase", "blocked_pattern"})
 
 
 @dataclass(frozen=True)
@@ -43,15 +52,48 @@ class Policy:
     obfuscated_weight: float = 2.0
     too_many_links_weight: float = 2.0
     allowed_domain_weight: float = -3.0
+    disposable_email_weight: float = 1.0
+    # A site's own blocked phrase or pattern: enough to send an even chance to block, a likely-ham
+    # comment (0.1) to review; the moderator sees it in the reasons either way.
+    site_rule_weight: float = 5.0
+    # The operator's lists (model.rules.load) and a site's blocked phrases and patterns.
+    rules: tuple[RuleList, ...] = ()
+    # Authors a site trusts, as model.rules.author_key gives them (e-mail or author URL).
+    trusted_authors: frozenset[str] = frozenset()
 
     def __post_init__(self):
         if not 0.0 < self.review_threshold <= self.block_threshold <= 1.0:
             raise ValueError("thresholds must satisfy 0 < review <= block <= 1")
 
+    @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of every setting, the same in every process (sets are sorted): part of a cache key."""
+        """SHA-256 of every setting, the same in every process (sets are sorted, lists by their content):
+        part of a cache key, so a verdict is never reused under other rules."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return hashlib.sha256(json.dumps(values, sort_keys=True, default=sorted).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=_json_default).encode()).hexdigest()
+
+    def for_site(self, site: SiteRules) -> "Policy":
+        """This policy with a site's own rules added: its domains join the operator's, its thresholds
+        replace them, its phrases and patterns become two more lists."""
+        review = site.review if site.review is not None else self.review_threshold
+        block = site.block if site.block is not None else self.block_threshold
+        return replace(
+            self,
+            review_threshold=review,
+            block_threshold=block,
+            blocked_domains=self.blocked_domains | frozenset(site.blocked_domains),
+            allowed_domains=self.allowed_domains | frozenset(site.allowed_domains),
+            trusted_authors=self.trusted_authors | frozenset(site.trusted_authors),
+            rules=self.rules + site.lists(self.site_rule_weight),
+        )
+
+
+def _json_default(value):
+    if isinstance(value, RuleList):
+        return value.fingerprint
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} in a policy")
 
 
 @dataclass
@@ -62,20 +104,29 @@ class Reason:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out = {"code": self.code, "message": self.message, "weight": _json_weight(self.weight)}
+        out = {"code": self.code, "message": self.message, "weight": json_weight(self.weight)}
         out.update(self.details)
         return out
 
 
-def _json_weight(weight: float) -> float | str:
+def json_weight(weight: float) -> float | str:
     # JSON has no infinity; "inf" reads as what it is.
-    return "inf" if math.isinf(weight) else round(weight, 3)
+    return ("inf" if weight > 0 else "-inf") if math.isinf(weight) else round(weight, 3)
 
 
 def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Policy) -> tuple[float, str, list[Reason]]:
     """Combine the classifier's score with the rules: (spam_probability, verdict, reasons)."""
     reasons = [_classifier_reason(score)]
     reasons.extend(_rules(comment, prepared, policy))
+    trusted = _trusted(comment, policy)
+    if trusted:
+        blocking = [r.code for r in reasons if r.code in BLOCKING]
+        if blocking:
+            reasons.append(Reason("trusted_author", f"the author is trusted here, but {blocking[0]} overrules that",
+                                  0.0, {"author": trusted}))
+        else:
+            reasons.append(Reason("trusted_author", "the author is trusted by this site's moderators", -math.inf,
+                                  {"author": trusted}))
     total = sum(r.weight for r in reasons[1:])
     log_odds = score.log_odds + total
     if math.isinf(total):
@@ -134,7 +185,46 @@ def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[
     if allowed and not blocked:
         reasons.append(Reason("allowed_domain", f"link to the allowed domain {allowed[0].registered_domain}",
                               policy.allowed_domain_weight, {"hosts": _hosts(allowed)}))
+    if prepared.phone_numbers:
+        numbers = prepared.phone_numbers
+        reasons.append(Reason("phone_number", f"phone number{'s' if len(numbers) > 1 else ''} {', '.join(numbers[:3])}",
+                              0.0, {"numbers": list(numbers[:10])}))
+    domain = comment.author_email.rpartition("@")[2].strip().lower()
+    if domain and domain in _disposable_domains():
+        reasons.append(Reason("disposable_email", f"a throwaway e-mail address (@{domain})",
+                              policy.disposable_email_weight, {"domain": domain}))
+    subject = Subject(comment, prepared)
+    for rules in policy.rules:
+        hit = rules.match(subject)
+        if hit is not None:
+            shown = ", ".join(repr(m) for m in hit.matched)
+            reasons.append(Reason(rules.code, f"{shown} in the {hit.field.replace('_', ' ')}, listed in {rules.name}",
+                                  rules.weight, {"list": rules.name, "field": hit.field, "matched": list(hit.matched),
+                                                 "entries": [e[:200] for e in hit.entries]}))
     return reasons
+
+
+def _trusted(comment: Comment, policy: Policy) -> str | None:
+    """The e-mail or author URL by which the site trusts this comment's author, if any."""
+    if not policy.trusted_authors:
+        return None
+    for value in (comment.author_email, comment.author_url):
+        key = author_key(value)
+        if key and key in policy.trusted_authors:
+            return key
+    return None
+
+
+def _disposable_domains() -> frozenset[str]:
+    global _DISPOSABLE
+    if _DISPOSABLE is None:
+        from disposable_email_domains import blocklist
+
+        _DISPOSABLE = frozenset(blocklist)
+    return _DISPOSABLE
+
+
+_DISPOSABLE: frozenset[str] | None = None
 
 
 def _links_reason(links: list[Link], policy: Policy) -> Reason:

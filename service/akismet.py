@@ -168,7 +168,8 @@ def _submit(label: str):
         # The verdict this corrects: the guid a client sends back, or else the newest verdict on the site
         # for the same comment (Akismet clients resend the comment's fields).
         guid = _params().get("guid", "")
-        verdict_id = guid if _valid_id(guid) else store.latest_verdict_id(key.site, check_digest(comment, key.site))
+        verdict_id = guid if _valid_id(guid) else store.latest_verdict_id(
+            key.site, check_digest(comment, key.site, current_app.extensions["spamgate"].policy_for(key.site)))
         record = store.verdict(verdict_id) if verdict_id else None
         if record is not None and record["site"] == key.site:
             decision = {"label": label, "moderator": entry["moderator"], "note": entry["note"], "key": key.id,

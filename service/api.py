@@ -20,6 +20,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 
 from model.comment import Comment, InvalidComment
+from model.verdict import Policy, json_weight
 
 from .auth import Key
 from .errors import ApiError
@@ -27,8 +28,9 @@ from .store import VERDICTS, Check, StoreUnavailable
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
-# The comment fields that can change a score: the cache key is made of these, the site and the policy.
-SCORED_FIELDS = ("content", "author", "author_email", "author_url", "honeypot")
+# The comment fields that can change a score (rule lists may read the IP and user agent): the cache key
+# is made of these, the site and the site's policy.
+SCORED_FIELDS = ("content", "author", "author_email", "author_url", "user_ip", "user_agent", "honeypot")
 # Fields a client may add for its own bookkeeping; stored with the verdict, never scored.
 CLIENT_FIELDS = ("comment_id", "post_id", "created_at")
 LABELS = ("spam", "ham")
@@ -105,10 +107,11 @@ def check_size(comment: Comment, field_prefix: str = "") -> None:
                        field=field_prefix + "content")
 
 
-def check_digest(comment: Comment, site: str) -> str:
-    """The cache key of a check: what was scored, under which policy, for which site. The site is part
-    of it so that one site's "cached": true never tells it what another site has seen."""
-    material = [site, _service().scorer.policy_fingerprint] + [getattr(comment, f) for f in SCORED_FIELDS]
+def check_digest(comment: Comment, site: str, policy: Policy) -> str:
+    """The cache key of a check: what was scored, under which policy (the site's rules included), for
+    which site. The site is part of it so that one site's "cached": true never tells it what another
+    site has seen."""
+    material = [site, policy.fingerprint] + [getattr(comment, f) for f in SCORED_FIELDS]
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -157,20 +160,21 @@ def score(items: list[tuple[Comment, dict]], site: str) -> list[Scored]:
     encoded again. Shared by /v1 and the Akismet routes."""
     service = _service()
     scorer = service.scorer  # one model for the whole request, even if a reload lands meanwhile
+    policy = service.policy_for(site)
     now, stamp = _now()
     checks = []
     for comment, client in items:
         verdict_id = service.store.new_id()
         head = json.dumps({"id": verdict_id, "site": site, "created": now, "created_at": stamp,
                            "comment": _comment_record(comment), "client": client}, ensure_ascii=False)
-        checks.append(Check(check_digest(comment, site), verdict_id, head[:-1] + ', "result": '))
+        checks.append(Check(check_digest(comment, site, policy), verdict_id, head[:-1] + ', "result": '))
     try:
         cached = service.store.checks_from_cache(scorer.model_version, site, now, checks)
         redis_up = True
     except StoreUnavailable:
         cached, redis_up = [None] * len(items), False
     missing = [i for i, hit in enumerate(cached) if hit is None]
-    fresh = scorer.check_many(items[i][0] for i in missing)
+    fresh = scorer.check_many([items[i][0] for i in missing], policy)
     fresh_json = [(json.dumps(r, ensure_ascii=False), r["verdict"]) for r in fresh]
     results = [(hit, _VERDICT_IN_JSON.search(hit).group(1)) if hit is not None else None for hit in cached]
     for i, pair in zip(missing, fresh_json):
@@ -356,8 +360,11 @@ def model_info():
     _authenticate("client", "moderator")
     service = _service()
     return jsonify({"metadata": service.scorer.artifact.metadata, "last_reload": service.last_reload,
-                    "thresholds": {"review": service.scorer.policy.review_threshold,
-                                   "block": service.scorer.policy.block_threshold}})
+                    "thresholds": {"review": service.policy.review_threshold,
+                                   "block": service.policy.block_threshold},
+                    "rules": [{"name": r.name, "code": r.code, "format": r.format, "entries": len(r.entries),
+                               "weight": json_weight(r.weight), "fields": list(r.fields)}
+                              for r in service.policy.rules]})
 
 
 @bp.post("/model/reload")

@@ -23,7 +23,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ROLES = ("client", "moderator", "admin")
-_SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+SITE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class KeysError(ValueError):
@@ -64,7 +64,7 @@ class KeyRing:
                 key = Key(str(item["id"]), str(item["site"]), str(item["role"]), str(item["sha256"]).lower())
             except (KeyError, TypeError):
                 raise KeysError(f"{path}: key {i} needs id, site, role and sha256") from None
-            if key.role not in ROLES or not re.fullmatch(r"[0-9a-f]{64}", key.sha256) or not _SITE.match(key.site):
+            if key.role not in ROLES or not re.fullmatch(r"[0-9a-f]{64}", key.sha256) or not SITE_PATTERN.match(key.site):
                 raise KeysError(f"{path}: key {key.id!r} has a bad role, site or sha256")
             keys.append(key)
         return cls(keys)
@@ -115,7 +115,7 @@ def add_key(path: Path, site: str, role: str) -> tuple[Key, str]:
     """Make a new key for ``site`` and ``role``, store only its hash in ``path``, return (key, token)."""
     if role not in ROLES:
         raise KeysError(f"role must be one of {', '.join(ROLES)}")
-    if not _SITE.match(site):
+    if not SITE_PATTERN.match(site):
         raise KeysError("site must be 1-100 characters of letters, digits, '.', '_' or '-'")
     path = Path(path)
     try:

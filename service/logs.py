@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -38,6 +39,7 @@ def install(app: Flask) -> None:
                 "route": request.url_rule.rule if request.url_rule is not None else request.path[:200],
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+                "pid": os.getpid(),  # which worker answered
             }
             if key is not None:
                 line["site"] = key.site

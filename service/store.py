@@ -12,6 +12,7 @@ Keys (``<p>`` is ``SPAMGATE_REDIS_PREFIX``, ``v1`` the layout version):
     <p>:v1:feedback                           stream of labelled comments: no TTL, read in order by training
     <p>:v1:feedback-label:verdict:<id>        last label recorded for a verdict, so a repeated call is a no-op
     <p>:v1:feedback-label:report:<digest>     the same for a report of a comment that was never checked
+    <p>:v1:site-rules:<site>                  the site's own rules (JSON), no TTL
 
 Redis is given short timeouts. After an error the store reports itself down for ``RETRY_AFTER`` seconds
 and fails at once instead of waiting again, so a dead or slow Redis costs a request at most one timeout.
@@ -226,6 +227,18 @@ class Store:
         return Page(items, members[-1] if len(members) == limit else None)
 
     # -- usage ----------------------------------------------------------------------------------------
+
+    # -- a site's own rules --------------------------------------------------------------------------
+
+    def _site_rules_key(self, site: str) -> str:
+        return f"{self.prefix}:site-rules:{site}"
+
+    def site_rules(self, site: str) -> str | None:
+        """The site's rules as stored (JSON text), or None if it has none."""
+        return self._call(self.redis.get, self._site_rules_key(site))
+
+    def put_site_rules(self, site: str, rules_json: str) -> None:
+        self._call(self.redis.set, self._site_rules_key(site), rules_json)
 
     def _usage_key(self, site: str) -> str:
         return f"{self.prefix}:usage:{site}:{time.strftime('%Y-%m', time.gmtime())}"

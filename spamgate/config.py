@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
+from model.rules import DEFAULT_RULES, RuleList
 from model.scorer import SHIPPED_MODEL
 from model.verdict import Policy
 
@@ -27,6 +28,8 @@ class Settings:
     max_links: int = 3
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
+    # Rule configs (rules.toml files or folders holding one), comma-separated; "none" for no lists.
+    rules: tuple[Path, ...] = (DEFAULT_RULES,)
     # The service
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: float = 0.25  # seconds, for connecting and for each command
@@ -41,13 +44,16 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     workers: int = 2
 
-    def policy(self) -> Policy:
+    def policy(self, rules: tuple[RuleList, ...] = ()) -> Policy:
+        """The verdict policy these settings describe, with the rule lists loaded from ``self.rules``
+        (``model.rules.load_all``; loading is left to the caller, as it reads files and takes time)."""
         return Policy(
             review_threshold=self.review_threshold,
             block_threshold=self.block_threshold,
             max_links=self.max_links,
             blocked_domains=self.blocked_domains,
             allowed_domains=self.allowed_domains,
+            rules=rules,
         )
 
 
@@ -85,6 +91,8 @@ def _parse(name: str, raw: str, kind: str):
             return raw
         if kind == "frozenset[str]":
             return frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+        if kind == "tuple[Path, ...]":
+            return () if raw.strip().lower() == "none" else tuple(Path(p.strip()) for p in raw.split(",") if p.strip())
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from None
     return raw

@@ -1,0 +1,783 @@
+"""Rules people can read and change: lists of domains, phrases and patterns, each a weighted reason.
+
+Three kinds of list, in the formats community spam lists use:
+
+- ``domains``: one host per line; a link to that host or any host under it matches.
+- ``phrases``: one phrase per line, matched case-insensitively as a substring, as WordPress matches its
+  "disallowed comment keys" (``words = true`` asks for whole words instead).
+- ``regex``: one pattern per line in the ``regex`` module's syntax, as SmokeDetector writes them
+  (possessive quantifiers, ``(?w:\\b)``), always case-insensitive.
+
+Operators describe their lists in a ``rules.toml`` beside them (see ``load``); a site's moderators keep their
+own through the API (``SiteRules``). Each list that matches a comment gives one reason with the list's weight,
+which ``model.verdict.decide`` adds to the classifier's log-odds.
+
+Matching many regular expressions one by one costs a millisecond per kilobyte per thousand patterns, so a
+pattern list first runs one Aho-Corasick pass for the literal text each pattern cannot match without (the
+idea of RE2's FilteredRE2), and only the patterns whose literals turned up are run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import ahocorasick
+import regex
+
+from . import text as T
+from .comment import Comment
+from .features import PreparedComment, external_links
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("domains", "phrases", "regex")
+# What a list can look at. "link_hosts" is every link's host (content and author URL).
+FIELDS = ("content", "author", "author_url", "author_email", "link_hosts", "user_agent", "user_ip")
+# Fields that have hosts, for domain lists: the content's links, the author URL, the e-mail's domain.
+HOST_FIELDS = ("content", "author_url", "author_email", "link_hosts")
+
+# A pattern that backtracks out of control on some text is stopped after this long and counts as no match.
+PATTERN_TIMEOUT = 0.02
+
+
+class RulesError(ValueError):
+    """A rule file, a rules config or a site's rules that cannot be used; the message says where."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One list matched: which entries, in which field."""
+
+    rules: "RuleList"
+    field: str
+    entries: tuple[str, ...]  # the phrases, patterns or domains that matched, first few
+    matched: tuple[str, ...]  # the text they matched
+
+
+# -- the fields of a comment, as rules read them ------------------------------------------------------
+
+
+class Subject:
+    """A comment's fields for matching, each worked out once and only if a list asks for it."""
+
+    def __init__(self, comment: Comment, prepared: PreparedComment):
+        self.comment = comment
+        self.prepared = prepared
+
+    @cached_property
+    def content(self) -> str:
+        # What a reader sees: entities decoded, tags and invisible characters gone, NFKC. Links stay in.
+        return T.strip_tags(T.clean(self.comment.content))
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        if name == "content":
+            return (self.content,)
+        if name == "link_hosts":
+            return tuple(self.hosts(name))
+        value = getattr(self.comment, name)
+        return (value,) if value else ()
+
+    def hosts(self, name: str) -> list[str]:
+        if name == "content":
+            return [link.host for link in external_links(self.prepared)]
+        if name == "author_url":
+            return [link.host for link in self.prepared.links if link.source == "author_url"]
+        if name == "author_email":
+            domain = self.comment.author_email.rpartition("@")[2].strip().lower()
+            return [domain] if domain else []
+        return [link.host for link in self.prepared.links if not link.internal]
+
+
+# -- matchers ------------------------------------------------------------------------------------------
+
+
+class DomainMatcher:
+    def __init__(self, domains: Iterable[str]):
+        self.domains = frozenset(domains)
+
+    def find(self, host: str) -> str | None:
+        """The listed domain ``host`` is or lies under, or None."""
+        while host:
+            if host in self.domains:
+                return host
+            host = host.partition(".")[2]
+        return None
+
+
+class PhraseMatcher:
+    """Case-insensitive substring search for many phrases in one pass (Aho-Corasick)."""
+
+    def __init__(self, phrases: Iterable[str], words: bool = False):
+        self.words = words
+        self._automaton = ahocorasick.Automaton()
+        for phrase in phrases:
+            key = phrase.lower()
+            if key:
+                self._automaton.add_word(key, phrase)
+        self.empty = len(self._automaton) == 0
+        if not self.empty:
+            self._automaton.make_automaton()
+
+    def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
+        """Up to ``most`` (phrase, matched text) pairs, in order of where they end."""
+        if self.empty or not text:
+            return []
+        lowered = _lower(text)
+        found: dict[str, str] = {}
+        for end, phrase in self._automaton.iter(lowered):
+            start = end - len(phrase) + 1
+            if self.words and not _whole_word(lowered, start, end + 1):
+                continue
+            found.setdefault(phrase, lowered[start : end + 1])
+            if len(found) >= most:
+                break
+        return list(found.items())
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (_is_word(before) and _is_word(text[start])) and not (_is_word(after) and _is_word(text[end - 1]))
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+class PatternMatcher:
+    """Many regular expressions, run only where their required literal text occurs."""
+
+    def __init__(self, patterns: Sequence[tuple[str, regex.Pattern]]):
+        self.patterns = list(patterns)
+        plain: dict[str, list[int]] = {}
+        squeezed: dict[str, list[int]] = {}
+        always = []
+        for i, (source, _) in enumerate(self.patterns):
+            literals = required_literals(source)
+            if literals is None:
+                always.append(i)
+                continue
+            for literal in literals.plain:
+                plain.setdefault(literal, []).append(i)
+            for literal in literals.squeezed:
+                squeezed.setdefault(literal, []).append(i)
+        self._plain = _automaton(plain)
+        self._squeezed = _automaton(squeezed)
+        self.always = tuple(always)  # patterns with no literal to wait for: run on every text
+
+    def candidates(self, text: str) -> list[int]:
+        """The patterns that could match ``text``, in the order they were listed."""
+        found = set(self.always)
+        for automaton, view in ((self._plain, _lower), (self._squeezed, squeeze)):
+            if automaton is not None:
+                for _, indexes in automaton.iter(view(text)):
+                    found.update(indexes)
+        return sorted(found)
+
+    def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
+        """Up to ``most`` (pattern, matched text) pairs, in the order the patterns were listed."""
+        if not text:
+            return []
+        found = []
+        for i in self.candidates(text):
+            source, compiled = self.patterns[i]
+            try:
+                m = compiled.search(text, timeout=PATTERN_TIMEOUT)
+            except TimeoutError:
+                log.warning("pattern %r ran over %s s and was stopped", source, PATTERN_TIMEOUT)
+                continue
+            if m is not None:
+                found.append((source, m.group(0)))
+                if len(found) >= most:
+                    break
+        return found
+
+
+def _automaton(words: dict[str, list[int]]):
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, indexes in words.items():
+        automaton.add_word(word, tuple(indexes))
+    automaton.make_automaton()
+    return automaton
+
+
+# -- the literal text a pattern needs ------------------------------------------------------------------
+
+import re._constants as _C  # noqa: E402
+import re._parser as _parser  # noqa: E402
+
+# Literal sets larger than this stop growing (they would match nearly any text anyway).
+_MAX_SET = 64
+# A literal must weigh this much to be worth waiting for: a Latin or Devanagari character weighs 1, a
+# symbol, CJK or Hangul one 2 ("约炮" and "⚡⚡" are as rare as "xyz"; "th" is everywhere).
+_MIN_WEIGHT = 3
+# Syntax of the regex module that plain `re` cannot parse but that means the same for this analysis.
+_REGEX_ONLY = [(re.compile(r"\(\?w:\\b\)"), r"\\b"), (re.compile(r"\\[mM]"), r"\\b")]
+_REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT)
+
+
+@dataclass(frozen=True)
+class Literals:
+    """What a text must contain for a pattern to have a chance: one of ``plain`` in the lower-cased text,
+    or, for patterns written to see through spacing ("c\\W*y\\W*b\\W*e\\W*r"), one of ``squeezed`` in the
+    lower-cased text with everything but letters and digits taken out (see ``squeeze``)."""
+
+    plain: frozenset[str] = frozenset()
+    squeezed: frozenset[str] = frozenset()
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+# The views of one text are wanted by every list that reads it: worked out once per comment.
+@lru_cache(maxsize=16)
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+@lru_cache(maxsize=16)
+def squeeze(text: str) -> str:
+    """Lower case, letters and digits only: what a "c\\W*y\\W*b\\W*e\\W*r" pattern sees of a text."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def required_literals(pattern: str) -> Literals | None:
+    """Strings of which every match of ``pattern`` contains at least one, or None when there is no set
+    worth waiting for (the pattern then runs on every text). Never wrong the other way: a text with
+    none of them cannot match."""
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    try:
+        tree = _parser.parse(pattern)
+    except Exception:  # regex-module syntax `re` does not know: no shortcut, the pattern always runs
+        return None
+    if tree.state.flags & _C.SRE_FLAG_VERBOSE:
+        return None
+    plain = _Analysis(squeezed=False).sequence(list(tree))[1]
+    if plain:
+        return Literals(plain=plain)
+    squeezed = _Analysis(squeezed=True).sequence(list(tree))[1]
+    return Literals(squeezed=squeezed) if squeezed else None
+
+
+def _weight(literal: str) -> int:
+    return sum(2 if ord(c) >= 0x2000 else 1 for c in literal)
+
+
+def _best(candidates) -> frozenset[str] | None:
+    usable = [c for c in candidates if c and "" not in c and min(map(_weight, c)) >= _MIN_WEIGHT]
+    if not usable:
+        return None
+    return frozenset(max(usable, key=lambda c: (min(map(_weight, c)), -len(c))))
+
+
+class _Analysis:
+    """Walks the parse tree of ``re``. Each node gives (every string it can match, if they are few;
+    the best set of literals one of which each of its matches contains). In squeezed mode, characters
+    other than letters and digits count as nothing, and so do repeats of classes of such characters."""
+
+    def __init__(self, squeezed: bool):
+        self.squeezed = squeezed
+
+    def sequence(self, items) -> tuple[set[str] | None, frozenset[str] | None]:
+        run: set[str] = {""}
+        exact_all = True
+        candidates: list = []
+        for op, av in items:
+            exact, required = self.node(op, av)
+            if required:
+                candidates.append(required)
+            if exact is not None and len(run) * len(exact) <= _MAX_SET:
+                run = {a + b for a in run for b in exact}
+                continue
+            exact_all = False
+            if op in _REPEATS and av[0] >= 1:
+                # "x+" or "(ab){2,}": the first copies are literal text that continues the run.
+                head, _ = self.sequence(list(av[2]) * min(av[0], 4))
+                if head is not None and len(run) * len(head) <= _MAX_SET:
+                    run = {a + b for a in run for b in head}
+            candidates.append(run)
+            run = set(exact) if exact is not None else {""}
+        candidates.append(run)
+        return (run if exact_all else None), _best(candidates)
+
+    def char(self, code: int) -> set[str]:
+        c = chr(code).lower()
+        return {""} if self.squeezed and not c.isalnum() else {c}
+
+    def node(self, op, av) -> tuple[set[str] | None, frozenset[str] | None]:
+        if op is _C.LITERAL:
+            return self.char(code=av), None
+        if op is _C.IN:
+            if self.squeezed and _non_alnum_class(av):
+                return {""}, None
+            chars = set()
+            for item_op, item in av:
+                if item_op is _C.LITERAL:
+                    chars |= self.char(item)
+                elif item_op is _C.RANGE and item[1] - item[0] < 4:
+                    for code in range(item[0], item[1] + 1):
+                        chars |= self.char(code)
+                else:  # a negation, a category or a wide range
+                    return None, None
+            return chars, None
+        if op is _C.CATEGORY and self.squeezed and av in _NON_ALNUM_CATEGORIES:
+            return {""}, None
+        if op is _C.AT:
+            return {""}, None  # takes no text
+        if op is _C.ASSERT:
+            # A lookaround takes no text, but what it looks for must be in the text.
+            return {""}, self.sequence(list(av[1]))[1] if not self.squeezed else None
+        if op is _C.ASSERT_NOT:
+            return {""}, None
+        if op is _C.SUBPATTERN:
+            return self.sequence(list(av[-1]))
+        if op is _C.ATOMIC_GROUP:
+            return self.sequence(list(av))
+        if op is _C.BRANCH:
+            return self.branch(av[1])
+        if op in _REPEATS:
+            low, high, sub = av
+            exact, required = self.sequence(list(sub))
+            if exact == {""}:
+                return {""}, None  # a repeat of nothing (squeezed "\\W*") is nothing
+            if low == 0:
+                return ((exact | {""}) if high == 1 and exact is not None else None), None
+            if low == high == 1:
+                return exact, required
+            if required is None and exact is not None and "" not in exact:
+                required = _best([exact])
+            return None, required
+        return None, None  # any character, a category, a back-reference: no literal
+
+    def branch(self, alternatives) -> tuple[set[str] | None, frozenset[str] | None]:
+        exacts, requireds = [], []
+        for alternative in alternatives:
+            exact, required = self.sequence(list(alternative))
+            exacts.append(exact)
+            if required is None and exact is not None:
+                required = _best([exact])
+            requireds.append(required)
+        exact = set().union(*exacts) if all(e is not None for e in exacts) else None
+        if exact is not None and len(exact) > _MAX_SET:
+            exact = None
+        required = frozenset().union(*requireds) if all(r is not None for r in requireds) else None
+        return exact, required
+
+
+# Classes that match no letter or digit: \W, \s, and [\W_]-style sets of them.
+_NON_ALNUM_CATEGORIES = (_C.CATEGORY_NOT_WORD, _C.CATEGORY_SPACE)
+
+
+def _non_alnum_class(items) -> bool:
+    if not items or items[0][0] is _C.NEGATE:
+        return False
+    for op, av in items:
+        if op is _C.CATEGORY and av in _NON_ALNUM_CATEGORIES:
+            continue
+        if op is _C.LITERAL and not chr(av).isalnum():
+            continue
+        return False
+    return True
+
+
+# -- lists ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class RuleList:
+    """One list: its entries, what a match weighs, which fields it reads."""
+
+    name: str
+    code: str
+    format: str
+    weight: float
+    fields: tuple[str, ...]
+    entries: tuple[str, ...]
+    words: bool = False  # phrases: whole words only; patterns: keyword wrapping (start and end on a word edge)
+    source: str = ""  # where it came from, for messages
+    compiled: tuple = field(default=(), repr=False)  # regex: the entries compiled, if already done
+
+    def __post_init__(self):
+        _check_shape(self.format, self.fields, self.weight, self.source)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        material = [self.name, self.code, self.format, repr(self.weight), self.fields, self.words, self.entries]
+        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+
+    @cached_property
+    def matcher(self):
+        if self.format == "domains":
+            return DomainMatcher(self.entries)
+        if self.format == "phrases":
+            return PhraseMatcher(self.entries, words=self.words)
+        compiled = self.compiled or tuple(compile_pattern(p, self.words) for p in self.entries)
+        return PatternMatcher(list(zip(self.entries, compiled)))
+
+    def match(self, subject: Subject) -> Hit | None:
+        """The first field that matches, with up to three of the entries that matched there."""
+        matcher = self.matcher
+        for name in self.fields:
+            if self.format == "domains":
+                pairs = {}
+                for host in subject.hosts(name):
+                    listed = matcher.find(host)
+                    if listed is not None:
+                        pairs.setdefault(listed, host)
+                found = list(pairs.items())[:3]
+            else:
+                found = []
+                for value in subject.texts(name):
+                    found.extend(matcher.find(value))
+                    if len(found) >= 3:
+                        break
+            if found:
+                return Hit(self, name, tuple(e for e, _ in found[:3]), tuple(_short(m) for _, m in found[:3]))
+        return None
+
+
+def _check_shape(format: str, fields: Sequence[str], weight: float, where: str) -> None:
+    if format not in FORMATS:
+        raise RulesError(f"{where}: format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if not fields or any(f not in FIELDS for f in fields):
+        raise RulesError(f"{where}: fields must be some of {', '.join(FIELDS)}; got {list(fields)}")
+    if format == "domains" and any(f not in HOST_FIELDS for f in fields):
+        raise RulesError(f"{where}: a domains list reads only {', '.join(HOST_FIELDS)}")
+    if math.isnan(weight):
+        raise RulesError(f"{where}: weight must be a number")
+
+
+def _short(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+# SmokeDetector's wrapping of keyword patterns: a keyword starts and ends at a word edge (of any script).
+_KEYWORD = r"(?:^|\b|(?w:\b))(?:{})(?:\b|(?w:\b)|$)"
+
+
+def compile_pattern(pattern: str, words: bool = False) -> regex.Pattern:
+    """A case-insensitive pattern, as the lists are written; RulesError if it does not compile."""
+    try:
+        return regex.compile(_KEYWORD.format(pattern) if words else pattern, regex.IGNORECASE | regex.DOTALL)
+    except (regex.error, OverflowError, RecursionError, ValueError) as e:
+        raise RulesError(f"pattern {pattern!r} does not compile: {e}") from None
+
+
+# -- rule files and their config -----------------------------------------------------------------------
+
+CONFIG_NAME = "rules.toml"
+# The rules this project ships: a few written for blog comments (model/data/rules/rules.toml).
+DEFAULT_RULES = Path(__file__).parent / "data" / "rules"
+
+
+def load_all(paths: Iterable[str | Path]) -> tuple[RuleList, ...]:
+    """The lists of every config in ``paths``, in order."""
+    return tuple(rules for path in paths for rules in load(path))
+
+_LIST_KEYS = {"name", "file", "format", "code", "weight", "fields", "words", "column", "skip_invalid"}
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def load(path: str | Path) -> tuple[RuleList, ...]:
+    """The lists a rules config names. ``path`` is a ``rules.toml`` or a folder holding one::
+
+        lists_dir = "."                   # where the files are, relative to this file (default: beside it)
+
+        [[list]]
+        name = "wordpress-blocklist"      # shown in reasons
+        file = "wordpress-comment-blocklist/blacklist.txt"
+        format = "phrases"                # domains | phrases | regex
+        code = "community_phrase"         # the reason's code
+        weight = 1.0                      # added to the log-odds when the list matches
+        fields = ["author", "author_url", "author_email"]
+        words = false                     # phrases: whole words only; regex: wrap as a keyword
+        column = 3                        # optional: the entry is this tab-separated column (1-based)
+        skip_invalid = false              # true: log and skip entries that do not compile
+
+    Lines that are empty or start with ``#`` are skipped. Raises RulesError naming the file (and the line)
+    of anything that cannot be used, so a broken list stops start-up rather than silently matching less."""
+    path = Path(path)
+    config = path / CONFIG_NAME if path.is_dir() else path
+    try:
+        data = tomllib.loads(config.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise RulesError(f"{config}: {e}") from None
+    base = (config.parent / str(data.get("lists_dir", "."))).resolve()
+    unknown = set(data) - {"lists_dir", "list"}
+    if unknown:
+        raise RulesError(f"{config}: unknown setting {sorted(unknown)[0]!r}")
+    lists = []
+    for i, item in enumerate(data.get("list", [])):
+        where = f"{config}: list {i + 1}"
+        if not isinstance(item, dict):
+            raise RulesError(f"{where}: must be a table")
+        unknown = set(item) - _LIST_KEYS
+        if unknown:
+            raise RulesError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+        missing = {"file", "format", "code", "weight", "fields"} - set(item)
+        if missing:
+            raise RulesError(f"{where}: missing {sorted(missing)[0]!r}")
+        if not isinstance(item["code"], str) or not _CODE.match(item["code"]):
+            raise RulesError(f"{where}: code must be lower-case letters, digits and _")
+        if not isinstance(item["weight"], (int, float)) or isinstance(item["weight"], bool):
+            raise RulesError(f"{where}: weight must be a number")
+        if not isinstance(item["fields"], list) or not all(isinstance(f, str) for f in item["fields"]):
+            raise RulesError(f"{where}: fields must be a list of field names")
+        file = base / str(item["file"])
+        _check_shape(item["format"], item["fields"], float(item["weight"]), where)
+        entries, compiled = _read_entries(file, item["format"], item.get("column"),
+                                          bool(item.get("skip_invalid", False)), bool(item.get("words", False)))
+        rules = RuleList(
+            name=str(item.get("name") or Path(str(item["file"])).stem), code=item["code"], format=item["format"],
+            weight=float(item["weight"]), fields=tuple(item["fields"]), entries=entries,
+            words=bool(item.get("words", False)), source=str(file), compiled=compiled,
+        )
+        rules.matcher  # built now, before a server forks its workers, not on the first comment
+        lists.append(rules)
+    return tuple(lists)
+
+
+def _read_entries(file: Path, format: str, column, skip_invalid: bool, words: bool) -> tuple[tuple, tuple]:
+    """(entries, their compiled patterns for a regex list); RulesError with file:line for a bad one."""
+    try:
+        lines = file.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RulesError(f"{file}: {e}") from None
+    if column is not None and (not isinstance(column, int) or column < 1):
+        raise RulesError(f"{file}: column must be a positive integer")
+    entries, compiled = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if column is not None:
+            parts = line.split("\t")
+            if len(parts) < column:
+                problem = f"has {len(parts)} tab-separated columns, the config reads column {column}"
+                if skip_invalid:
+                    log.warning("%s:%d: skipped: %s", file, number, problem)
+                    continue
+                raise RulesError(f"{file}:{number}: {problem}")
+            line = parts[column - 1]
+        entry = line.strip() if format != "phrases" else line.strip("\r\n")
+        try:
+            if format == "domains":
+                entry = checked_domain(entry)
+            elif format == "regex":
+                compiled.append(compile_pattern(entry, words))
+        except RulesError as e:
+            if skip_invalid:
+                log.warning("%s:%d: skipped: %s", file, number, e)
+                continue
+            raise RulesError(f"{file}:{number}: {e}") from None
+        entries.append(entry)
+    return tuple(entries), tuple(compiled)
+
+
+_DOMAIN = re.compile(r"^(?:[\w-]{1,63}\.)+[\w-]{2,63}$")
+
+
+def checked_domain(entry: str) -> str:
+    """A domain entry in the form hosts are compared in (lower case, no "*." or dots around it)."""
+    domain = entry.strip().lower().removeprefix("*.").strip(".")
+    if not _DOMAIN.match(domain):
+        raise RulesError(f"{entry!r} is not a domain")
+    return domain
+
+
+# -- a site's own rules ----------------------------------------------------------------------------------
+
+SITE_LISTS = ("allowed_domains", "blocked_domains", "blocked_phrases", "blocked_patterns", "trusted_authors")
+SITE_KEYS = SITE_LISTS + ("thresholds",)
+MAX_SITE_ENTRIES = 1000  # per list
+MAX_ENTRY_CHARS = 300
+# What one site pattern may cost on a hostile probe text before it is refused as able to run away.
+PROBE_CHARS = 10_000
+PROBE_TIMEOUT = 0.05
+
+
+class SiteRulesError(RulesError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """What a site's moderators set through the API. Empty lists and None thresholds keep the defaults."""
+
+    allowed_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    blocked_phrases: tuple[str, ...] = ()
+    blocked_patterns: tuple[str, ...] = ()
+    trusted_authors: tuple[str, ...] = ()  # author_key of an e-mail or an author URL
+    review: float | None = None
+    block: float | None = None
+
+    @classmethod
+    def from_json(cls, data) -> "SiteRules":
+        """Checked and normalised rules from a JSON object, or SiteRulesError naming the field (and the
+        entry) at fault. Every entry is checked before anything is accepted."""
+        if not isinstance(data, dict):
+            raise SiteRulesError("body", "must be a JSON object")
+        unknown = sorted(set(data) - set(SITE_KEYS))
+        if unknown:
+            raise SiteRulesError(unknown[0], f"is not a rules setting (they are {', '.join(SITE_KEYS)})")
+        values: dict = {}
+        for name in SITE_LISTS:
+            raw = data.get(name)
+            if raw is None:
+                continue
+            if not isinstance(raw, list) or not all(isinstance(e, str) for e in raw):
+                raise SiteRulesError(name, "must be an array of strings")
+            if len(raw) > MAX_SITE_ENTRIES:
+                raise SiteRulesError(name, f"has {len(raw)} entries, more than the {MAX_SITE_ENTRIES} allowed")
+            entries = []
+            for i, entry in enumerate(raw):
+                where = f"{name}[{i}]"
+                if not entry.strip():
+                    raise SiteRulesError(where, "is empty")
+                if len(entry) > MAX_ENTRY_CHARS:
+                    raise SiteRulesError(where, f"is longer than {MAX_ENTRY_CHARS} characters")
+                entries.append(_site_entry(name, where, entry))
+            values[name] = tuple(dict.fromkeys(entries))
+        thresholds = data.get("thresholds")
+        if thresholds is not None:
+            if not isinstance(thresholds, dict) or set(thresholds) - {"review", "block"}:
+                raise SiteRulesError("thresholds", 'must be an object with "review" and/or "block"')
+            for name in ("review", "block"):
+                value = thresholds.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                    raise SiteRulesError(f"thresholds.{name}", "must be a number above 0 and at most 1")
+                values[name] = float(value)
+        return cls(**values)
+
+    def to_json(self) -> dict:
+        out = {name: list(getattr(self, name)) for name in SITE_LISTS}
+        out["thresholds"] = {"review": self.review, "block": self.block}
+        return out
+
+    def lists(self, weight: float) -> tuple[RuleList, ...]:
+        """The site's phrases and patterns as rule lists of the given weight."""
+        readable = ("content", "author", "author_url", "author_email")
+        out = []
+        if self.blocked_phrases:
+            out.append(RuleList("site blocked phrases", "blocked_phrase", "phrases", weight, readable,
+                                self.blocked_phrases, source="the site's rules"))
+        if self.blocked_patterns:
+            out.append(RuleList("site blocked patterns", "blocked_pattern", "regex", weight, readable,
+                                self.blocked_patterns, source="the site's rules"))
+        return tuple(out)
+
+
+def _site_entry(name: str, where: str, entry: str) -> str:
+    try:
+        if name.endswith("_domains"):
+            return checked_domain(entry)
+        if name == "blocked_patterns":
+            check_site_pattern(entry)
+            return entry
+        if name == "trusted_authors":
+            key = author_key(entry)
+            if not key:
+                raise RulesError(f"{entry!r} is neither an e-mail address nor a URL")
+            return key
+    except RulesError as e:
+        raise SiteRulesError(where, str(e)) from None
+    return entry
+
+
+def author_key(value: str) -> str:
+    """How an author is recognised: an e-mail in lower case, or a URL without scheme, "www." and
+    trailing "/" in lower case ("https://www.Example.com/me/" -> "example.com/me"); "" for neither."""
+    value = value.strip()
+    if "@" in value and "/" not in value:
+        return value.lower() if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else ""
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value, flags=re.IGNORECASE).lower()
+    value = value.removeprefix("www.").rstrip("/")
+    return value if re.fullmatch(r"[^\s/]+\.[^\s/]+(?:/\S*)?", value) else ""
+
+
+def check_site_pattern(pattern: str) -> regex.Pattern:
+    """The compiled pattern, or RulesError saying why it is refused: it does not compile, or it could
+    backtrack out of control (nested quantifiers, overlapping alternatives under a quantifier, a back
+    reference, or too slow on a probe text made of its own characters). Comments are up to 64 KB and a
+    pattern runs on each, so the test is strict; the stop at PATTERN_TIMEOUT is the last line of defence."""
+    compiled = compile_pattern(pattern)
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    try:
+        tree = _parser.parse(pattern)
+    except Exception as e:
+        raise RulesError(f"pattern {pattern!r} uses syntax whose cost cannot be checked ({e})") from None
+    problem = _runaway(list(tree), inside=False)
+    if problem:
+        raise RulesError(f"pattern {pattern!r} could run away: {problem}")
+    for probe in _probes(pattern):
+        try:
+            compiled.search(probe, timeout=PROBE_TIMEOUT)
+        except TimeoutError:
+            raise RulesError(f"pattern {pattern!r} could run away: it took over {PROBE_TIMEOUT * 1000:.0f} ms on "
+                             f"{len(probe)} characters") from None
+    return compiled
+
+
+def _runaway(items, inside: bool) -> str | None:
+    """Why the parsed pattern could take exponential time, or None. ``inside``: under a repeat."""
+    for op, av in items:
+        if op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
+            low, high, sub = av
+            if inside and high > 1:
+                return "a quantifier inside a quantified group, as in (a+)+"
+            problem = _runaway(list(sub), inside or high > 1)
+        elif op is _C.POSSESSIVE_REPEAT:
+            problem = _runaway(list(av[2]), False)  # never backtracks into itself
+        elif op is _C.ATOMIC_GROUP:
+            problem = _runaway(list(av), False)
+        elif op is _C.SUBPATTERN:
+            problem = _runaway(list(av[-1]), inside)
+        elif op in (_C.ASSERT, _C.ASSERT_NOT):
+            problem = _runaway(list(av[1]), inside)
+        elif op is _C.BRANCH:
+            alternatives = [list(a) for a in av[1]]
+            if inside and not _distinct_starts(alternatives):
+                return "alternatives that can match the same text inside a quantified group, as in (a|ab)+"
+            problem = next((p for a in alternatives if (p := _runaway(a, inside))), None)
+        elif op in (_C.GROUPREF, _C.GROUPREF_EXISTS):
+            return "a back reference"
+        else:
+            problem = None
+        if problem:
+            return problem
+    return None
+
+
+def _distinct_starts(alternatives) -> bool:
+    firsts = []
+    for alternative in alternatives:
+        if not alternative or alternative[0][0] is not _C.LITERAL:
+            return False
+        firsts.append(chr(alternative[0][1]).lower())
+    return len(set(firsts)) == len(firsts)
+
+
+def _probes(pattern: str) -> list[str]:
+    """Texts that make a badly written pattern backtrack: long runs of each character it names (and of
+    a few common ones), each ending in a character that spoils the match."""
+    chars = {c for c in pattern if c.isprintable() and c not in "\\()[]{}?*+|^$"} | set("a 0.")
+    return [c * PROBE_CHARS + "\x00" for c in sorted(chars)[:40]] + [
+        "".join(sorted(chars)) * (PROBE_CHARS // max(len(chars), 1)) + "\x00"]

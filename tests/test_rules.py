@@ -1,0 +1,452 @@
+"""The rules engine: list formats, the literal prefilter, the arithmetic with the model, site rules."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from pathlib import Path
+
+import pytest
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import rules as R
+from model.comment import Comment
+from model.features import prepare
+from model.verdict import Policy
+
+from .conftest import SHARED
+
+SHARED_RULES = SHARED / "rules"
+
+
+def require_shared_rules() -> Path:
+    if not (SHARED_RULES / "smokedetector" / "bad_keywords.txt").is_file():
+        pytest.skip(f"community lists not found at {SHARED_RULES}: these tests need ../shared/rules")
+    return SHARED_RULES
+
+
+def write_config(folder: Path, lists: list[dict], files: dict[str, str], lists_dir: str | None = None) -> Path:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    lines = [f'lists_dir = "{lists_dir}"'] if lists_dir else []
+    for item in lists:
+        lines.append("[[list]]")
+        for key, value in item.items():
+            if isinstance(value, str):
+                lines.append(f'{key} = "{value}"')
+            elif isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, list):
+                lines.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
+            else:
+                lines.append(f"{key} = {value}")
+    (folder / "rules.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def one_list(tmp_path, fmt, entries, **options) -> R.RuleList:
+    item = {"file": "list.txt", "format": fmt, "code": "test_rule", "weight": 2.0, "fields": ["content"], **options}
+    write_config(tmp_path, [item], {"list.txt": "\n".join(entries) + "\n"})
+    (lists,) = [R.load(tmp_path)]
+    return lists[0]
+
+
+def match(rules: R.RuleList, content: str = "", **fields) -> R.Hit | None:
+    comment = Comment(content=content, **fields)
+    return rules.match(R.Subject(comment, prepare(comment)))
+
+
+# -- formats --------------------------------------------------------------------------------------------
+
+
+def test_domain_list_matches_the_domain_and_hosts_under_it_but_not_lookalikes(tmp_path):
+    rules = one_list(tmp_path, "domains", ["spam-seo.ru", "# a comment", "", "*.bad.co.in"], fields=["link_hosts"])
+    assert match(rules, "see http://spam-seo.ru/x").entries == ("spam-seo.ru",)
+    assert match(rules, "see https://shop.spam-seo.ru").entries == ("spam-seo.ru",)
+    assert match(rules, "see bad.co.in/page").entries == ("bad.co.in",)
+    assert match(rules, "see http://notspam-seo.ru and spam-seo.run") is None
+
+
+def test_domain_list_reads_the_author_url_and_email_domain(tmp_path):
+    rules = one_list(tmp_path, "domains", ["spam-seo.ru"], fields=["author_url", "author_email"])
+    assert match(rules, "hi", author_url="http://www.spam-seo.ru/").field == "author_url"
+    assert match(rules, "hi", author_email="bob@spam-seo.ru").field == "author_email"
+    assert match(rules, "spam-seo.ru in the text is not the author's") is None
+
+
+def test_phrase_list_is_a_case_insensitive_substring_match_as_wordpress_does(tmp_path):
+    rules = one_list(tmp_path, "phrases", ["Cheap Pills", "casino"])
+    hit = match(rules, "buy CHEAP pills now")
+    assert hit.entries == ("Cheap Pills",) and hit.matched == ("cheap pills",)
+    assert match(rules, "the casinos of Goa") is not None  # a substring, as WordPress matches
+    assert match(rules, "nothing to see") is None
+
+
+def test_phrase_list_with_words_matches_whole_words_only(tmp_path):
+    rules = one_list(tmp_path, "phrases", ["cialis", "सट्टा मटका"], words=True)
+    assert match(rules, "buy cialis today") is not None
+    assert match(rules, "a specialist said") is None
+    assert match(rules, "यहाँ सट्टा मटका खेलें") is not None
+
+
+def test_regex_list_reads_smokedetector_syntax(tmp_path):
+    entries = [r"baba\W?ji", r"fu+[ck]++(?:ing)?", r"c\W*+y\W*+b\W*+e\W*+r\W*+w\W*+i\W*+z", r"(?w:\b)seo(?w:\b)"]
+    rules = one_list(tmp_path, "regex", entries, words=True)
+    assert match(rules, "contact Baba-ji for love problems").entries == (r"baba\W?ji",)
+    assert match(rules, "c.y.b.e.r w i z hacker").entries == (entries[2],)
+    assert match(rules, "cheap SEO here").entries == (entries[3],)
+    # The keyword wrapping: a keyword does not match inside a longer word.
+    assert match(rules, "babaji") is not None and match(rules, "xbabaji") is None
+
+
+def test_tab_separated_list_reads_the_named_column(tmp_path):
+    rules = one_list(tmp_path, "regex", ["1494568775\ttripleee\tessayssos\\.com"], column=3)
+    assert match(rules, "order at essayssos.com").entries == (r"essayssos\.com",)
+
+
+# -- broken lists stop start-up, naming the file and line ------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, entries, line, message", [
+    ("regex", ["fine", "broken(", "fine too"], 2, "does not compile"),
+    ("domains", ["good.example", "not a domain"], 2, "is not a domain"),
+    ("regex", ["ok", r"\L<city>escorts"], 2, "does not compile"),
+])
+def test_a_broken_entry_fails_loading_with_file_and_line(tmp_path, fmt, entries, line, message):
+    with pytest.raises(R.RulesError, match=rf"list\.txt:{line}: .*{message}"):
+        one_list(tmp_path, fmt, entries)
+
+
+def test_skip_invalid_logs_and_skips_bad_entries(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="model.rules"):
+        rules = one_list(tmp_path, "regex", ["fine", "broken(", "also fine"], skip_invalid=True)
+    assert rules.entries == ("fine", "also fine")
+    assert "list.txt:2: skipped" in caplog.text
+
+
+@pytest.mark.parametrize("item, message", [
+    ({"format": "regex", "code": "x", "weight": 1, "fields": ["content"]}, "missing 'file'"),
+    ({"file": "list.txt", "format": "glob", "code": "x", "weight": 1, "fields": ["content"]}, "format must be"),
+    ({"file": "list.txt", "format": "regex", "code": "x", "weight": 1, "fields": ["body"]}, "fields must be"),
+    ({"file": "list.txt", "format": "domains", "code": "x", "weight": 1, "fields": ["author"]}, "domains list reads"),
+    ({"file": "list.txt", "format": "domains", "code": "x", "weight": 1, "fields": ["content"]}, "list.txt:1: 'entry'"),
+    ({"file": "list.txt", "format": "regex", "code": "Bad Code", "weight": 1, "fields": ["content"]}, "code must"),
+    ({"file": "list.txt", "format": "regex", "code": "x", "weight": "a", "fields": ["content"]}, "weight must"),
+    ({"file": "list.txt", "format": "regex", "code": "x", "weight": 1, "fields": ["content"], "colour": 1},
+     "unknown setting 'colour'"),
+    ({"file": "missing.txt", "format": "regex", "code": "x", "weight": 1, "fields": ["content"]}, "missing.txt"),
+])
+def test_a_bad_config_names_what_is_wrong(tmp_path, item, message):
+    write_config(tmp_path, [item], {"list.txt": "entry\n"})
+    with pytest.raises(R.RulesError, match=message):
+        R.load(tmp_path)
+
+
+def test_a_broken_rule_file_stops_the_service_at_start_up(tmp_path, service_config):
+    from service import create_app
+
+    write_config(tmp_path, [{"file": "list.txt", "format": "regex", "code": "x", "weight": 1,
+                             "fields": ["content"]}], {"list.txt": "ok\n(unclosed\n"})
+    with pytest.raises(R.RulesError, match=r"list\.txt:2"):
+        create_app({**service_config, "rules": (tmp_path,)})
+
+
+# -- the literal prefilter ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern, plain, squeezed", [
+    (r"fifa.{0,20}?coins?", {"fifa"}, set()),
+    (r"organi[sz]e", {"organise", "organize"}, set()),
+    (r"colou?r", {"color", "colour"}, set()),
+    (r"(?:abc|defg)xyz", {"abcxyz", "defgxyz"}, set()),
+    (r"w+x*+sex+", {"sex"}, set()),
+    (r"\w*(?:约炮|約炮)\w*", {"约炮", "約炮"}, set()),
+    (r"^.*+$(?<=\d\W++Virk$)", {"virk"}, set()),
+    (r"c\W*+y\W*+b\W*+e\W*+r", set(), {"cyber"}),
+    (r"b[\W_]*+i[\W_]*+l[\W_]*+l", set(), {"bill"}),
+])
+def test_required_literals(pattern, plain, squeezed):
+    assert R.required_literals(pattern) == R.Literals(frozenset(plain), frozenset(squeezed))
+
+
+@pytest.mark.parametrize("pattern", [r"foo|ba", r"\d{10}", r"[a-z]+ed", r"(?i:x)y", r"a(?P<n>b)(?P=n)c"])
+def test_patterns_without_a_useful_literal_always_run(pattern):
+    assert R.required_literals(pattern) is None
+
+
+def _re_parsable(pattern: str) -> bool:
+    try:
+        import re
+
+        re.compile(pattern)
+        return True
+    except Exception:
+        return False
+
+
+def _community_patterns() -> list[str]:
+    if not (SHARED_RULES / "smokedetector" / "bad_keywords.txt").is_file():
+        return [r"baba\W?ji", r"c\W*+y\W*+b\W*+e\W*+r", r"organi[sz]e", r"colou?r", r"fifa.{0,20}?coins?"]
+    out = []
+    for name in ("bad_keywords.txt", "blacklisted_websites.txt", "blacklisted_usernames.txt"):
+        for line in (SHARED_RULES / "smokedetector" / name).read_text("utf-8").splitlines():
+            if line.strip() and not line.startswith("#") and _re_parsable(line):
+                out.append(line)
+    return out
+
+
+COMMUNITY_PATTERNS = _community_patterns()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_prefilter_never_drops_a_pattern_that_matches(data):
+    """Any text a pattern matches (drawn from the pattern itself, SmokeDetector's real ones when
+    ../shared/rules is there) makes the prefilter pick that pattern."""
+    import re
+
+    pattern = data.draw(st.sampled_from(COMMUNITY_PATTERNS))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    padding = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "]))
+    text = padding + text + padding
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    if matcher.patterns[0][1].search(text):
+        assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
+
+
+def test_prefilter_skips_patterns_whose_literals_are_absent():
+    patterns = [(p, R.compile_pattern(p)) for p in [r"baba\W?ji", r"viagra", r"c\W*+y\W*+b\W*+e\W*+r"]]
+    matcher = R.PatternMatcher(patterns)
+    assert matcher.candidates("a perfectly ordinary comment") == []
+    assert matcher.candidates("C Y B E R security") == [2]
+
+
+def test_a_runaway_pattern_in_a_list_is_stopped_and_counts_as_no_match(tmp_path, caplog):
+    rules = one_list(tmp_path, "regex", [r"(a+)+$", "fine"])
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="model.rules"):
+        hit = match(rules, "a" * 5000 + "!")
+    assert hit is None
+    assert time.perf_counter() - started < 2.0
+    assert "was stopped" in caplog.text
+
+
+# -- how rules meet the model ---------------------------------------------------------------------------
+
+
+def test_a_rule_weight_is_added_to_the_classifier_log_odds(scorer, tmp_path):
+    rules = one_list(tmp_path, "phrases", ["great article"])
+    text = "great article, thanks for writing it"
+    plain = scorer.check(text)
+    ruled = scorer.check(text, Policy(rules=(rules,)))
+    classifier = next(r for r in ruled["reasons"] if r["code"] == "classifier")
+    rule = next(r for r in ruled["reasons"] if r["code"] == "test_rule")
+    assert rule["weight"] == 2.0 and rule["list"] == "list"
+    assert rule["field"] == "content" and rule["matched"] == ["great article"]
+    assert classifier["probability"] == pytest.approx(plain["spam_probability"], abs=1e-4)
+    assert logit(ruled["spam_probability"]) - logit(plain["spam_probability"]) == pytest.approx(2.0, abs=1e-3)
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_an_allowed_domain_pulls_a_borderline_comment_down_and_a_blocked_phrase_pushes_one_up(scorer):
+    text = "as reported in https://www.thehindu.com/news/cities/patna/article789.ece the rally was peaceful"
+    base = scorer.check(text)
+    assert base["verdict"] == "review"  # a link from a stranger: borderline
+    allowed = scorer.check(text, Policy().for_site(R.SiteRules(allowed_domains=("thehindu.com",))))
+    assert allowed["verdict"] == "allow"
+    assert logit(base["spam_probability"]) - logit(allowed["spam_probability"]) == pytest.approx(3.0, abs=1e-3)
+
+    ham = "The rally in Patna drew a big crowd yesterday."
+    assert scorer.check(ham)["verdict"] == "allow"
+    pushed = scorer.check(ham, Policy().for_site(R.SiteRules(blocked_phrases=("rally in patna",))))
+    assert pushed["verdict"] in ("review", "block")
+    assert any(r["code"] == "blocked_phrase" for r in pushed["reasons"])
+
+
+def test_a_trusted_author_is_allowed_unless_a_blocking_rule_fires(scorer):
+    spam = "Visit my site http://bit.ly/3xYz for cheap followers!!! subscribe to my channel"
+    author = {"author_email": "Regular@Reader.in"}
+    assert scorer.check(Comment(content=spam, **author))["verdict"] != "allow"
+    site = R.SiteRules(trusted_authors=(R.author_key("regular@reader.in"),))
+    trusted = scorer.check(Comment(content=spam, **author), Policy().for_site(site))
+    assert trusted["verdict"] == "allow"
+    assert trusted["reasons"][0]["code"] == "trusted_author" and trusted["reasons"][0]["weight"] == "-inf"
+
+    strict = R.SiteRules(trusted_authors=site.trusted_authors, blocked_phrases=("cheap followers",))
+    overruled = scorer.check(Comment(content=spam, **author), Policy().for_site(strict))
+    assert overruled["verdict"] != "allow"
+    assert any(r["code"] == "trusted_author" and r["weight"] == 0 for r in overruled["reasons"])
+
+
+def test_trusted_by_author_url_whatever_the_scheme_and_www(scorer):
+    site = R.SiteRules.from_json({"trusted_authors": ["https://www.Example.org/me/"]})
+    comment = Comment(content="Visit my site http://bit.ly/3xYz now!!!", author_url="http://example.org/me")
+    assert scorer.check(comment, Policy().for_site(site))["verdict"] == "allow"
+
+
+def test_site_thresholds_replace_the_operator_ones(scorer):
+    text = "Good analysis. More on this at https://www.thehindu.com/news/national/article123.ece"
+    probability = scorer.check(text)["spam_probability"]
+    lenient = Policy().for_site(R.SiteRules(review=min(probability + 0.01, 1.0), block=1.0))
+    assert scorer.check(text, lenient)["verdict"] == "allow"
+
+
+def test_a_throwaway_email_is_a_reason(scorer):
+    result = scorer.check(Comment(content="nice post", author_email="x@mailinator.com"))
+    reason = next(r for r in result["reasons"] if r["code"] == "disposable_email")
+    assert reason["domain"] == "mailinator.com" and reason["weight"] > 0
+    assert not any(r["code"] == "disposable_email" for r in scorer.check(Comment(
+        content="nice post", author_email="x@gmail.com"))["reasons"])
+
+
+@pytest.mark.parametrize("text, number", [
+    ("call me on 98765 43210 for details", "+919876543210"),
+    ("WhatsApp +91-98765-43210", "+919876543210"),
+    ("ring +44 20 7946 0018 today", "+442079460018"),
+    ("ring 020 2553 1234 today", "+912025531234"),  # without a country code, read as Indian (Pune)
+])
+def test_a_real_phone_number_is_a_reason(scorer, text, number):
+    reason = next(r for r in scorer.check(text)["reasons"] if r["code"] == "phone_number")
+    assert reason["numbers"] == [number]
+
+
+def test_a_count_is_not_a_phone_number(scorer):
+    assert not any(r["code"] == "phone_number" for r in scorer.check("10 000 000 views already")["reasons"])
+
+
+def test_policy_fingerprint_changes_with_the_rules(tmp_path):
+    rules = one_list(tmp_path, "phrases", ["x"])
+    base = Policy()
+    assert base.fingerprint != Policy(rules=(rules,)).fingerprint
+    assert base.fingerprint != base.for_site(R.SiteRules(blocked_phrases=("y",))).fingerprint
+    assert base.fingerprint == Policy().fingerprint
+
+
+# -- the shipped defaults -------------------------------------------------------------------------------
+
+
+def test_the_shipped_rules_load_and_fire_on_blog_spam():
+    lists = R.load_all([R.DEFAULT_RULES])
+    policy = Policy(rules=lists)
+    from model.scorer import Scorer
+
+    scorer = Scorer.load(policy=policy)
+    result = scorer.check("Earn $500 per day from home!! WhatsApp me +91 98765 43210")
+    codes = {r["code"] for r in result["reasons"]}
+    assert {"solicitation", "phone_number"} <= codes
+
+
+def test_the_shipped_rules_do_not_push_genuine_hindi_comments_to_block(examples):
+    from model.scorer import Scorer
+
+    scorer = Scorer.load(policy=Policy(rules=R.load_all([R.DEFAULT_RULES])))
+    plain = Scorer.load()
+    hindi_ham = [ex for ex in examples if ex.comment.get("lang") == "hi" and not ex.label]
+    assert len(hindi_ham) > 100
+    for ex in hindi_ham:
+        comment = Comment.from_mapping(ex.comment)
+        ruled, base = scorer.check(comment), plain.check(comment)
+        if base["verdict"] != "block":
+            assert ruled["verdict"] != "block", ex.comment["content"]
+
+
+# -- the community lists of ../shared/rules --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def community(tmp_path_factory):
+    shared = require_shared_rules()
+    folder = tmp_path_factory.mktemp("community")
+    text = (R.DEFAULT_RULES / "community.toml").read_text("utf-8")
+    (folder / "rules.toml").write_text(f'lists_dir = "{shared}"\n' + text, encoding="utf-8")
+    return {rules.name: rules for rules in R.load(folder)}
+
+
+def test_every_community_list_loads(community):
+    assert set(community) == {"smokedetector-keywords", "smokedetector-websites", "smokedetector-usernames",
+                              "smokedetector-watched", "wordpress-blocklist", "matomo-referrer-spam",
+                              "rspamd-redirectors"}
+    assert len(community["wordpress-blocklist"].entries) > 60_000
+    assert len(community["smokedetector-watched"].entries) > 26_000
+
+
+@pytest.mark.parametrize("name, comment", [
+    ("smokedetector-keywords", {"content": "Contact Baba ji for love problem solution"}),
+    ("smokedetector-websites", {"content": "order at www.ewebtonic.in today"}),
+    ("smokedetector-usernames", {"content": "hi", "author": "tejveer iq"}),
+    ("wordpress-blocklist", {"content": "hello", "author": "_1win casino"}),
+    ("matomo-referrer-spam", {"content": "see http://0-0.fr/page"}),
+    ("rspamd-redirectors", {"content": "see http://0lv.ru/abc"}),
+])
+def test_each_community_list_matches_its_own_entries(community, name, comment):
+    assert match(community[name], **comment) is not None
+
+
+def test_community_matching_agrees_with_running_every_pattern(community, examples):
+    """On real comments, the prefiltered match finds exactly what running all of the patterns finds."""
+    rng = random.Random(3)
+    sample = rng.sample([ex for ex in examples if ex.label], 150) + rng.sample(examples, 150)
+    for name in ("smokedetector-keywords", "smokedetector-websites"):
+        rules = community[name]
+        matcher = rules.matcher
+        for ex in sample:
+            text = R.Subject(Comment.from_mapping(ex.comment), prepare(Comment.from_mapping(ex.comment))).content
+            brute = [source for source, compiled in matcher.patterns if compiled.search(text)]
+            assert [source for source, _ in matcher.find(text, most=len(matcher.patterns))] == brute
+
+
+# -- site rules: validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ([], "body", "JSON object"),
+    ({"blocked_words": []}, "blocked_words", "not a rules setting"),
+    ({"blocked_phrases": "casino"}, "blocked_phrases", "array of strings"),
+    ({"blocked_phrases": ["ok", 3]}, "blocked_phrases", "array of strings"),
+    ({"blocked_phrases": ["ok", "  "]}, "blocked_phrases[1]", "empty"),
+    ({"blocked_phrases": ["x" * 301]}, "blocked_phrases[0]", "longer than"),
+    ({"blocked_phrases": ["x"] * 1001}, "blocked_phrases", "more than the 1000"),
+    ({"blocked_domains": ["not a domain"]}, "blocked_domains[0]", "not a domain"),
+    ({"blocked_patterns": ["ok", "broken("]}, "blocked_patterns[1]", "does not compile"),
+    ({"blocked_patterns": [r"(a+)+$"]}, "blocked_patterns[0]", "run away"),
+    ({"blocked_patterns": [r"(\w+\s?)+$"]}, "blocked_patterns[0]", "run away"),
+    ({"blocked_patterns": [r"(a|ab)+c"]}, "blocked_patterns[0]", "run away"),
+    ({"blocked_patterns": [r"(x)\1"]}, "blocked_patterns[0]", "back reference"),
+    ({"trusted_authors": ["just a name"]}, "trusted_authors[0]", "neither an e-mail"),
+    ({"thresholds": {"review": 1.5}}, "thresholds.review", "at most 1"),
+    ({"thresholds": {"review": True}}, "thresholds.review", "number"),
+    ({"thresholds": {"warn": 0.5}}, "thresholds", "review"),
+])
+def test_site_rules_are_refused_naming_the_field(data, field, message):
+    with pytest.raises(R.SiteRulesError, match=message) as caught:
+        R.SiteRules.from_json(data)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+b", r"(\d+)*$", r"^(a|a)*$", r"(.*a){12}", r"(x+x+)+y"])
+def test_catastrophic_patterns_are_refused(pattern):
+    with pytest.raises(R.RulesError, match="run away"):
+        R.check_site_pattern(pattern)
+
+
+@pytest.mark.parametrize("pattern", [r"viagra.{0,20}cheap", r"(?:foo|bar)+", r"\bseo\s+services?\b",
+                                     r"\+?\d{10,12}", r"(?:whats\W?app|telegram)\W+\d+"])
+def test_ordinary_patterns_are_accepted(pattern):
+    R.check_site_pattern(pattern)
+
+
+def test_site_rules_normalise_and_round_trip():
+    rules = R.SiteRules.from_json({
+        "blocked_domains": ["*.Spam.Example.", "spam.example"], "trusted_authors": ["Me@Site.IN"],
+        "thresholds": {"block": 0.99}})
+    assert rules.blocked_domains == ("spam.example",)
+    assert rules.trusted_authors == ("me@site.in",)
+    assert R.SiteRules.from_json(rules.to_json()) == rules
+    assert rules.to_json()["thresholds"] == {"review": None, "block": 0.99}
