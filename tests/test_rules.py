@@ -450,3 +450,16 @@ def test_site_rules_normalise_and_round_trip():
     assert rules.trusted_authors == ("me@site.in",)
     assert R.SiteRules.from_json(rules.to_json()) == rules
     assert rules.to_json()["thresholds"] == {"review": None, "block": 0.99}
+
+
+@pytest.mark.parametrize("text", [
+    "Baba ji ki jai ho, bahut accha likha aapne",
+    "Herbal clinic wale baba ji ne mere chacha ka ilaaj kiya tha, sach mein",
+    "Thanks for sharing, ye article bahut helpful tha. Didnt know this, hi hi",
+    "बाबा जी का आशीर्वाद सब पर बना रहे, धन्यवाद",
+])
+def test_genuine_hinglish_and_hindi_stay_allowed_with_every_community_list(community, scorer, text):
+    """The lists' own README warns that `baba\\W?ji` and "thanks for sharing" match harmless comments on
+    Indian blogs: with the shipped weights and fields they may be reasons, never a change of verdict."""
+    result = scorer.check(text, Policy(rules=tuple(community.values())))
+    assert result["verdict"] == "allow", result["reasons"]
