@@ -41,5 +41,9 @@ if not _access.handlers:
 
 
 def on_reload(server):
-    app = server.app.wsgi()
-    app.extensions["spamgate"].reload_model()
+    # This runs in the master, and gunicorn ends its main loop (and so every worker) on any exception from
+    # it: whatever a broken model raises, the master must live on with the old model.
+    try:
+        server.app.wsgi().extensions["spamgate"].reload_model()
+    except Exception:
+        server.log.exception("model reload failed; the previous model keeps serving")
