@@ -312,7 +312,7 @@ def _runs_code():
 
 
 WHY_NOT_REPORTED = ("Service.reload_model catches only ArtifactError/RulesError: this break raises something "
-                    "else (a 500 from /v1/model/reload; on HUP it ends the master)")
+                    "else, a 500 from /v1/model/reload (on HUP the master lives, but nothing reports why)")
 BROKEN_MODELS = [
     pytest.param(lambda d: (d / artifact.METADATA_FILE).write_text((d / artifact.METADATA_FILE).read_text()[:300]),
                  "unreadable metadata", id="metadata-cut-short"),
