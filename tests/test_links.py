@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.links import Link, author_url_link, find_links
+from model.links import Link, _hinted, author_url_link, find_links
 from tests.timing import BUDGET, N, assert_linear, assert_rate, best_of_three, run_time, sized
 
 CONTENT_SOURCES = {"text", "html", "bbcode", "markdown"}
@@ -539,6 +540,33 @@ def test_link_embedded_in_prose_is_found_at_its_place(prefix, name, tld, before,
     text = f"{before} {written} {after}"
     links = find_links(text)
     assert [text[link.start:link.end] for link in links] == [written]
+
+
+# The one case-blind pattern the hint used to be; _hinted must say exactly what it said.
+ONE_HINT_PATTERN = re.compile(r"\.[^\W_]|//|www|href|src|\[url|\]\(|[\[({]\s*(?:\.|dot)|\sdot\s|\s\.\s", re.IGNORECASE)
+hint_text = st.lists(st.sampled_from([*LINKISH_TOKENS, "WWW", "wWw", "HrEf", "SRC", "[URL", "DOT", " DoT ", "ſrc",
+                                      "ſ", "K", "İ", "ß", "ﬅ", "\u2003", "\t"]), max_size=12).map("".join)
+
+
+@pytest.mark.parametrize("text", ["WWW", "a HrEf", "ſrc=", "[URL]", "x DoT y", "(DOT)", "x . y", "[ .", "a.b", "//",
+                                  "](", "no hint here", "ſ", "İ", "a\u2003.\u2003b", ""])
+def test_hint_says_what_the_single_pattern_said(text):
+    assert _hinted(text) == bool(ONE_HINT_PATTERN.search(text))
+
+
+@PROPERTY_SETTINGS
+@given(st.one_of(any_text, hint_text))
+def test_hint_says_what_the_single_pattern_said_on_any_text(text):
+    assert _hinted(text) == bool(ONE_HINT_PATTERN.search(text))
+
+
+def test_a_character_ignorecase_takes_for_a_hint_letter_case_folds_to_that_letter():
+    # _hinted looks for its words in the case-folded text before asking the case-blind pattern: this is
+    # what makes that safe, checked over every code point.
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for letter in "whrefscul":
+        taken = set(re.findall(letter, everything, re.IGNORECASE))
+        assert {c.casefold() for c in taken} == {letter}, letter
 
 
 # --------------------------------------------------------------------------------------------------
