@@ -1,8 +1,10 @@
 """Speed on one core: single-comment and batch scoring, model load, artifact size, training time.
 
 Pins itself to one CPU. Comments are the real ones of shared/data (mean 86 characters). Every figure is
-the median of --repeats runs, beside a baseline measured in the same run: the scikit-learn pipeline called
-the plain way (one comment per predict_proba call, and one call for the whole batch).
+the median of --repeats runs, beside baselines measured in the same run: the scikit-learn pipeline called
+the plain way (one comment per predict_proba call, and one call for the whole batch), and for the batch
+``check()`` called on each comment in turn. The runs take turns (one run of each, then again), so a
+neighbour that slows the machine for a while slows every figure alike.
 
 Run:  .venv/bin/python bench/speed.py [--repeats 5] [--train]
 """
@@ -25,14 +27,16 @@ from model.scorer import SHIPPED_MODEL, Scorer  # noqa: E402
 from training.data import load  # noqa: E402
 
 
-def rate(fn, n: int, repeats: int) -> float:
-    """Median items per second over ``repeats`` runs of ``fn`` (which handles ``n`` items)."""
-    rates = []
+def rates(runs: dict[str, tuple], repeats: int) -> dict[str, float]:
+    """Median items per second of each ``name: (fn, n)`` (``fn`` handles ``n`` items) over ``repeats``
+    rounds, each round running every ``fn`` once."""
+    seen: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        rates.append(n / (time.perf_counter() - started))
-    return statistics.median(rates)
+        for name, (fn, n) in runs.items():
+            started = time.perf_counter()
+            fn()
+            seen[name].append(n / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in seen.items()}
 
 
 def main() -> int:
@@ -56,20 +60,21 @@ def main() -> int:
     scorer.check_many(comments)  # warm the per-word cache, as a running service would be
 
     sample = comments[:: max(1, len(comments) // 1000)]
-    figures = {
-        "single: spamgate check() per comment": rate(lambda: [scorer.check(c) for c in comments], len(comments), args.repeats),
-        "single: baseline pipeline.predict_proba([c]) per comment": rate(
-            lambda: [pipeline.predict_proba([prepare(c)]) for c in sample], len(sample), args.repeats),
-        "batch: spamgate check_many(all)": rate(lambda: scorer.check_many(comments), len(comments), args.repeats),
-        "batch: baseline pipeline.predict_proba(all), no reasons": rate(
-            lambda: pipeline.predict_proba(comments), len(comments), args.repeats),
-    }
+    single, single_base = "single: spamgate check() per comment", "single: baseline pipeline.predict_proba([c]) per comment"
+    batch, batch_base = "batch: spamgate check_many(all)", "batch: baseline pipeline.predict_proba(all), no reasons"
+    figures = rates({
+        single: (lambda: [scorer.check(c) for c in comments], len(comments)),
+        single_base: (lambda: [pipeline.predict_proba([prepare(c)]) for c in sample], len(sample)),
+        batch: (lambda: scorer.check_many(comments), len(comments)),
+        batch_base: (lambda: pipeline.predict_proba(comments), len(comments)),
+    }, args.repeats)
     width = max(map(len, figures))
     print(f"{len(comments)} comments from {args.data}, one core, median of {args.repeats}")
     for name, value in figures.items():
         print(f"{name:<{width}}  {value:>10,.0f} comments/s")
-    single, base = figures["single: spamgate check() per comment"], figures["single: baseline pipeline.predict_proba([c]) per comment"]
-    print(f"{'single: ratio to baseline':<{width}}  {single / base:>10.1f} x")
+    print(f"{'single: ratio to baseline':<{width}}  {figures[single] / figures[single_base]:>10.1f} x")
+    print(f"{'batch: ratio to check() per comment':<{width}}  {figures[batch] / figures[single]:>10.1f} x")
+    print(f"{'batch: ratio to baseline':<{width}}  {figures[batch] / figures[batch_base]:>10.1f} x")
     print(f"{'model load (median)':<{width}}  {statistics.median(loads):>10.3f} s")
     size = sum(p.stat().st_size for p in Path(args.model).iterdir() if p.is_file())
     print(f"{'artifact size':<{width}}  {size / 1e6:>10.2f} MB")
