@@ -60,8 +60,10 @@ def main() -> int:
     scorer.check_many(comments)  # warm the per-word cache, as a running service would be
 
     sample = comments[:: max(1, len(comments) // 1000)]
-    single, single_base = "single: spamgate check() per comment", "single: baseline pipeline.predict_proba([c]) per comment"
-    batch, batch_base = "batch: spamgate check_many(all)", "batch: baseline pipeline.predict_proba(all), no reasons"
+    single = "single: spamgate check() per comment"
+    single_base = "single: baseline pipeline.predict_proba([c]) per comment"
+    batch = "batch: spamgate check_many(all)"
+    batch_base = "batch: baseline pipeline.predict_proba(all), no reasons"
     figures = rates({
         single: (lambda: [scorer.check(c) for c in comments], len(comments)),
         single_base: (lambda: [pipeline.predict_proba([prepare(c)]) for c in sample], len(sample)),

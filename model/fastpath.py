@@ -12,7 +12,8 @@ batch.
 
 Because it keeps each feature's share of the score it also says which features pushed the probability
 most. sklearn's ``char_wb`` analyzer cuts each whitespace-separated word on its own, so the n-gram columns
-of a word never change: they are computed once per distinct word and kept (``_CharColumns``).
+of a word never change: they are computed once per distinct word and kept (``_Words``), and so are its
+tokens for the word vectorizer, since no token holds a space.
 
 tests/test_fastpath.py holds it to the pipeline's probabilities within 1e-9, and a batch to each comment
 scored alone.
@@ -20,6 +21,7 @@ scored alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from itertools import chain, repeat
@@ -31,7 +33,6 @@ from sklearn.pipeline import Pipeline
 
 from .features import META_FEATURES, WORD_PATTERN, PreparedComment, PreparedText, meta_row
 
-_WORD = re.compile(WORD_PATTERN)
 # Words up to this long are cached per word; longer ones (junk, or an attack on memory) are not.
 CACHED_WORD_LENGTH = 64
 # Comments scored in one set of arrays: enough to spread numpy's per-call cost thin, few enough that the
@@ -65,26 +66,32 @@ class Score(NamedTuple):
     contributions: tuple[Contribution, ...]  # largest |weight| first, at most ``top``
 
 
+# What Contribution._make does, called from C: half the cost of Contribution(...) a contribution.
+_new_contribution = functools.partial(tuple.__new__, Contribution)
+
+
 class _Word(NamedTuple):
-    """What the scorer needs of one whitespace-separated word."""
+    """What the scorer needs of one whitespace-separated word. Both vectorizers see a text word by word:
+    ``char_wb`` cuts each word on its own, and no token of the word vectorizer holds a space."""
 
     columns: np.ndarray  # the scorer's columns of its character n-grams, one entry per occurrence
+    tokens: tuple[str, ...]  # its tokens for the word vectorizer
+    token_columns: tuple[int, ...]  # their columns, -1 for a token outside the vocabulary
     key: str  # how it reads in an explanation: its tokens ("site." and "site" are one word to a reader)
     key_column: int  # the word vectorizer's column of ``key``, -1 if it has none
 
 
-class _CharColumns:
-    """A fitted ``char_wb`` TfidfVectorizer, evaluated word by word with a cache of what each word gives."""
+class _Words:
+    """What each word gives, computed once per distinct word and kept."""
 
-    CACHE_SIZE = 200_000  # distinct words; a cache entry is a small int array and a string
+    CACHE_SIZE = 200_000  # distinct words; an entry is a small int array and a few short strings
 
-    def __init__(self, vectorizer, offset: int, word_vocabulary: dict[str, int]):
-        if vectorizer.analyzer != "char_wb" or not isinstance(vectorizer.preprocessor, PreparedText):
-            raise ValueError("the fast path expects a char_wb vectorizer over PreparedText")
-        self.vocabulary = vectorizer.vocabulary_
-        self.offset = offset  # of the vectorizer's first column among the scorer's
-        self.word_vocabulary = word_vocabulary
-        self.low, self.high = vectorizer.ngram_range
+    def __init__(self, words, chars, offset: int):
+        self.tokenize = re.compile(words.token_pattern).findall
+        self.word_vocabulary = words.vocabulary_
+        self.char_vocabulary = chars.vocabulary_
+        self.char_ngrams = chars.ngram_range
+        self.offset = offset  # of the character vectorizer's first column among the scorer's
         self._cache: dict[str, _Word] = {}
 
     def lookup(self, words: list[str]) -> list[_Word]:
@@ -94,11 +101,13 @@ class _CharColumns:
         return entries
 
     def _entry(self, word: str) -> _Word:
-        get = self.vocabulary.get
-        columns = np.array([c for c in map(get, _char_wb_grams(word, self.low, self.high)) if c is not None],
+        get = self.char_vocabulary.get
+        columns = np.array([c for c in map(get, _char_wb_grams(word, *self.char_ngrams)) if c is not None],
                            dtype=np.intp) + self.offset
-        key = " ".join(_WORD.findall(word)) or word
-        entry = _Word(columns, key, self.word_vocabulary.get(key, -1))
+        tokens = tuple(self.tokenize(word))
+        key = " ".join(tokens) or word
+        get = self.word_vocabulary.get
+        entry = _Word(columns, tokens, tuple(get(t, -1) for t in tokens), key, get(key, -1))
         # Only ordinary words are kept: a 60 KB "word" would pin its n-grams in memory for good.
         if len(word) <= CACHED_WORD_LENGTH:
             if len(self._cache) >= self.CACHE_SIZE:
@@ -112,7 +121,7 @@ class _Groups(NamedTuple):
 
     order: np.ndarray  # the occurrences' positions sorted by (row, key), equal pairs in their order
     group: np.ndarray  # for each occurrence in that order, the index of its pair
-    first: np.ndarray  # per pair: the position of its first occurrence
+    starts: np.ndarray  # per pair: where its occurrences begin in that order
     combined: np.ndarray  # per pair: row * n_keys + key
 
 
@@ -125,12 +134,12 @@ def _group(rows: np.ndarray, keys: np.ndarray, n_rows: int, n_keys: int) -> _Gro
     new[:1] = True
     np.not_equal(combined[1:], combined[:-1], out=new[1:])
     starts = new.nonzero()[0]
-    return _Groups(order, new.cumsum() - 1, order[starts], combined[starts])
+    return _Groups(order, new.cumsum() - 1, starts, combined[starts])
 
 
 def _stable_order(key: np.ndarray, bound: int) -> np.ndarray:
     """``np.argsort(key, kind="stable")`` for integer keys in [0, bound). When each key and its position
-    fit in one int64 together, sorting those numbers gives the same order three times faster."""
+    fit in one int64 together, sorting those numbers gives the same order several times faster."""
     shift = max(len(key) - 1, 0).bit_length()
     if bound.bit_length() + shift > 63:
         return np.argsort(key, kind="stable")
@@ -156,15 +165,16 @@ class FastScorer:
             if vectorizer.norm != "l2" or not vectorizer.use_idf or not vectorizer.sublinear_tf:
                 raise ValueError("the fast path expects l2-normalised sublinear tf-idf")
         if (words.analyzer != "word" or words.tokenizer is not None or words.stop_words is not None
-                or not isinstance(words.preprocessor, PreparedText)):
-            # Then its analyzer is: the prepared text, cut by token_pattern, into n-grams.
-            raise ValueError("the fast path expects a word vectorizer over PreparedText with no stop words")
-        self.tokenize = re.compile(words.token_pattern).findall
+                or words.token_pattern != WORD_PATTERN or not isinstance(words.preprocessor, PreparedText)):
+            # Then its analyzer is: the prepared text, cut into WORD_PATTERN tokens, into n-grams.
+            raise ValueError("the fast path expects a word vectorizer of WORD_PATTERN tokens over PreparedText")
+        if chars.analyzer != "char_wb" or not isinstance(chars.preprocessor, PreparedText):
+            raise ValueError("the fast path expects a char_wb vectorizer over PreparedText")
         self.word_ngrams = words.ngram_range
         self.word_vocabulary = words.vocabulary_
         # One column space for both vectorizers, as in the pipeline: words first, then characters.
         self.n_words = len(words.vocabulary_)
-        self.chars = _CharColumns(chars, self.n_words, words.vocabulary_)
+        self.words = _Words(words, chars, self.n_words)
         self.n_columns = self.n_words + len(chars.vocabulary_)
         self.idf = np.concatenate((words.idf_, chars.idf_)).astype(np.float64)
         coef = np.asarray(regression.coef_[0], dtype=np.float64)
@@ -172,8 +182,7 @@ class FastScorer:
         self.meta_mean = np.asarray(steps["meta"].mean_, dtype=np.float64)
         self.meta_scale = np.asarray(steps["meta"].scale_, dtype=np.float64)
         self.meta_coef = coef[self.n_columns :]
-        self.names = np.array([TOKEN_NAMES.get(t, t) for t in sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)],
-                              dtype=object)
+        self.names = [TOKEN_NAMES.get(t, t) for t in sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)]
 
     def score(self, prepared: PreparedComment, top: int = 6) -> Score:
         """Probability of spam, and the ``top`` contributions (largest push either way first)."""
@@ -186,34 +195,42 @@ class FastScorer:
             out.extend(self._score_batch(prepared[start : start + BATCH_SIZE], top))
         return out
 
-    def word_grams(self, text: str) -> list[str]:
-        """The n-grams sklearn's word analyzer makes of a text: all unigrams, then all bigrams, ..."""
-        tokens = self.tokenize(text)
-        low, high = self.word_ngrams
-        grams = tokens if low == 1 else []
-        for n in range(max(low, 2), high + 1):
-            grams = grams + list(map(" ".join, zip(*[tokens[i:] for i in range(n)])))
-        return grams
-
     def _score_batch(self, prepared: list[PreparedComment], top: int) -> list[Score]:
         n = len(prepared)
-        texts = [p.text for p in prepared]
-        # Every n-gram occurrence of the batch, comment after comment: first the word n-grams (each
-        # comment's in sklearn's order), then the character n-grams, word by word.
-        grams = list(map(self.word_grams, texts))
-        gram_rows = np.arange(n).repeat(np.fromiter(map(len, grams), dtype=np.intp, count=n))
-        gram_columns = np.fromiter(map(self.word_vocabulary.get, chain.from_iterable(grams), repeat(-1)),
-                                   dtype=np.intp, count=len(gram_rows))
-        known = (gram_columns >= 0).nonzero()[0]
-        split = [t.split() for t in texts]
-        words = self.chars.lookup(list(chain.from_iterable(split)))
+        split = [p.text.split() for p in prepared]
+        words = self.words.lookup(list(chain.from_iterable(split)))
         word_rows = np.arange(n).repeat(np.fromiter(map(len, split), dtype=np.intp, count=n))
+        # The word n-grams: each comment's unigrams, then its bigrams ... (sklearn's order, which ``rank``
+        # keeps within a comment); an n-gram made across two comments is dropped.
+        tokens = list(chain.from_iterable(map(attrgetter("tokens"), words)))
+        token_counts = np.fromiter(map(len, map(attrgetter("tokens"), words)), dtype=np.intp, count=len(words))
+        token_rows = word_rows.repeat(token_counts)
+        per_row = np.bincount(token_rows, minlength=n)
+        position = np.arange(len(tokens)) - (per_row.cumsum() - per_row)[token_rows]
+        low, high = self.word_ngrams
+        gram_rows, gram_ranks, gram_columns = [], [], []
+        if low == 1:
+            gram_rows.append(token_rows)
+            gram_ranks.append(position)
+            token_columns = chain.from_iterable(map(attrgetter("token_columns"), words))
+            gram_columns.append(np.fromiter(token_columns, dtype=np.intp, count=len(tokens)))
+        for size in range(max(low, 2), high + 1):
+            grams = list(map(" ".join, zip(*[tokens[i:] for i in range(size)])))
+            rows = token_rows[: len(grams)]
+            gram_rows.append(np.where(rows == token_rows[size - 1 :], rows, -1))
+            gram_ranks.append((size - 1) * per_row[rows] + position[: len(grams)])
+            gram_columns.append(np.fromiter(map(self.word_vocabulary.get, grams, repeat(-1)), dtype=np.intp,
+                                            count=len(grams)))
+        gram_rows, gram_ranks, gram_columns = (np.concatenate(a) for a in (gram_rows, gram_ranks, gram_columns))
+        known = ((gram_columns >= 0) & (gram_rows >= 0)).nonzero()[0]
+        # Then the character n-grams, word by word.
         word_lengths = np.fromiter(map(len, map(attrgetter("columns"), words)), dtype=np.intp, count=len(words))
         word_of = np.arange(len(words)).repeat(word_lengths)
         rows = np.concatenate((gram_rows[known], word_rows[word_of]))
         columns = np.concatenate((gram_columns[known], *map(attrgetter("columns"), words)))
         groups = _group(rows, columns, n, self.n_columns)
-        group_rows, group_columns = rows[groups.first], columns[groups.first]
+        first = groups.order[groups.starts]
+        group_rows, group_columns = rows[first], columns[first]
 
         # Sublinear tf-idf, l2-normalised per comment and vectorizer (part 0: words, 1: characters).
         counts = np.bincount(groups.group)
@@ -222,31 +239,38 @@ class FastScorer:
         norms = np.sqrt(np.bincount(part, values * values, minlength=2 * n))
         shares = values * self.coef[group_columns] / norms[part]
         parts = np.bincount(part, shares, minlength=2 * n)
-        raw = np.fromiter(chain.from_iterable(map(meta_row, prepared)), dtype=np.float64, count=n * len(META_FEATURES))
+        raw = np.fromiter(chain.from_iterable(map(meta_row, prepared)), dtype=np.float64,
+                          count=n * len(META_FEATURES))
         meta = (raw.reshape(n, -1) - self.meta_mean) / self.meta_scale * self.meta_coef
-        decision = self.intercept + parts[0::2] + parts[1::2] + meta.sum(axis=1)
+        decision = self.intercept + parts[0::2] + parts[1::2] + np.add.reduce(meta, axis=1)
         # Platt scaling, as sklearn's _SigmoidCalibration: p = 1 / (1 + exp(a * decision + b)).
         log_odds = (-(self.a * decision + self.b)).tolist()
 
         # Each word's character share: an n-gram that occurs in several words of a comment is shared out
         # among them by occurrence. The word n-grams' occurrences go to a bin past the last word.
         per_occurrence = (shares / counts)[groups.group]
-        word_index = np.concatenate((len(words) + np.zeros_like(known), word_of))[groups.order]
-        word_shares = np.bincount(word_index, per_occurrence, minlength=len(words) + 1)[:-1]
-        tokens = (group_columns < self.n_words).nonzero()[0]
-        contributions = self._explain(
-            groups.combined[tokens], shares[tokens], groups.first[tokens], len(columns), words, word_rows, word_shares,
-            meta, top)
+        word_index = np.empty(len(columns), dtype=np.intp)
+        word_index[: len(known)] = len(words)
+        word_index[len(known) :] = word_of
+        word_shares = np.bincount(word_index[groups.order], per_occurrence, minlength=len(words) + 1)[:-1]
+        token_groups = (group_columns < self.n_words).nonzero()[0]
+        # A word n-gram's rank in its comment is its first occurrence's.
+        ranks = np.concatenate((gram_ranks[known], np.zeros(len(word_of), dtype=np.intp)))
+        first_rank = np.minimum.reduceat(ranks[groups.order], groups.starts)[token_groups] if len(columns) \
+            else token_groups
+        contributions = self._explain(groups.combined[token_groups], shares[token_groups], first_rank,
+                                      high * len(tokens), words, word_rows, word_shares, meta, top)
         return list(map(Score, map(expit, log_odds), log_odds, contributions))
 
-    def _explain(self, token_keys, token_shares, token_first, n_occurrences, words, word_rows, word_shares, meta, top):
+    def _explain(self, token_keys, token_shares, token_rank, rank_bound, words, word_rows, word_shares, meta, top):
         """The ``top`` readable contributions of each comment, on the calibrated log-odds scale. All of
         them, with the intercept's share, add up to the log-odds.
 
         A comment's candidates, in order: its known words and phrases as they first occur (``token_keys``
-        is row * n_columns + column, ascending; ``token_first`` the first occurrence's position among
-        ``n_occurrences``), each other word as it first occurs, then the measures. Each word's character share goes to the word or phrase that reads the same, after that
-        one's own share. The largest push comes first, the earlier candidate on a tie."""
+        is row * n_columns + column, ascending; ``token_rank``, below ``rank_bound``, orders a comment's),
+        each other word as it first occurs, then the measures. Each word's character share goes to the
+        word or phrase that reads the same, after that one's own share. The largest push comes first, the
+        earlier candidate on a tie."""
         n, n_tokens, n_measures = len(meta), len(token_keys), meta.shape[1]
         # Where each word's share goes: the known word or phrase of its comment that reads the same (the
         # word's own tokens, so among the comment's n-grams whenever it is in the vocabulary) ...
@@ -257,39 +281,39 @@ class FastScorer:
         # ... or, for a word with a known n-gram, a candidate of its own, one per comment and reading.
         others: dict[tuple[int, str], int] = {}
         nowhere = n_tokens + len(words)
-        for i in (~found).nonzero()[0].tolist():
+        missing = (~found).nonzero()[0]
+        for i, row in zip(missing.tolist(), word_rows[missing].tolist()):
             word = words[i]
-            target[i] = n_tokens + others.setdefault((int(word_rows[i]), word.key), len(others)) if len(word.columns) \
-                else nowhere
+            if len(word.columns):
+                target[i] = n_tokens + others.setdefault((row, word.key), len(others))
+            else:
+                target[i] = nowhere
         n_words = n_tokens + len(others)
-        weights = np.bincount(np.concatenate((np.arange(n_tokens), target)), np.concatenate((token_shares, word_shares)),
-                              minlength=n_words)[:n_words]
+        weights = np.bincount(np.concatenate((np.arange(n_tokens), target)),
+                              np.concatenate((token_shares, word_shares)), minlength=n_words)[:n_words]
 
         # Every candidate: tokens, other words, measures; ``rank`` orders a comment's candidates.
-        rows = np.concatenate((token_keys // self.n_columns, np.fromiter(map(itemgetter(0), others), np.intp, len(others)),
-                               np.arange(n).repeat(n_measures)))
+        other_rows = np.fromiter(map(itemgetter(0), others), dtype=np.intp, count=len(others))
+        rows = np.concatenate((token_keys // self.n_columns, other_rows, np.arange(n).repeat(n_measures)))
         weights = np.concatenate((weights, meta.ravel()))
-        rank = np.concatenate((token_first, n_occurrences + np.arange(len(others) + n * n_measures)))
+        rank = np.concatenate((token_rank, rank_bound + np.arange(len(others) + n * n_measures)))
         # Only a candidate that pushes at least as hard as its comment's top-th measure can make the top.
         magnitude = np.abs(weights)
-        floor = -np.partition(-np.abs(meta), top - 1, axis=1)[:, top - 1] if top <= n_measures else np.zeros(n)
-        keep = ((magnitude >= floor[rows]) & ((weights != 0) | (np.arange(len(weights)) >= n_words))).nonzero()[0]
+        floor = np.sort(np.abs(meta), axis=1)[:, -top] if top <= n_measures else np.zeros(n)
+        is_measure = np.arange(len(weights)) >= n_words
+        keep = ((magnitude >= floor[rows]) & ((weights != 0) | is_measure)).nonzero()[0]
         order = keep[np.lexsort((rank[keep], -magnitude[keep], rows[keep]))]
         ranked = rows[order]
         best = order[np.arange(len(order)) - ranked.searchsorted(ranked) < top]
 
-        out: list[list[Contribution]] = [[] for _ in range(n)]
+        names, token_columns = self.names, (token_keys % self.n_columns).tolist()
         other_names = [TOKEN_NAMES.get(key, key) for _, key in others]
-        scale = -self.a
-        for i, row, weight in zip(best.tolist(), rows[best].tolist(), weights[best].tolist()):
-            if i < n_tokens:
-                contribution = Contribution(self.names[token_keys[i] % self.n_columns], "word", weight * scale)
-            elif i < n_words:
-                contribution = Contribution(other_names[i - n_tokens], "word", weight * scale)
-            else:
-                contribution = Contribution(META_FEATURES[(i - n_words) % n_measures], "measure", weight * scale)
-            out[row].append(contribution)
-        return list(map(tuple, out))
+        features = [names[token_columns[i]] if i < n_tokens else other_names[i - n_tokens] if i < n_words
+                    else META_FEATURES[(i - n_words) % n_measures] for i in best.tolist()]
+        kinds = ["word" if i < n_words else "measure" for i in best.tolist()]
+        contributions = list(map(_new_contribution, zip(features, kinds, (weights[best] * -self.a).tolist())))
+        ends = np.bincount(rows[best], minlength=n).cumsum().tolist()
+        return [tuple(contributions[start:end]) for start, end in zip([0, *ends], ends)]
 
 
 def _char_wb_grams(word: str, low: int, high: int) -> list[str]:

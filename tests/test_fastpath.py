@@ -53,8 +53,8 @@ def test_a_huge_word_is_scored_but_not_kept_in_the_word_cache(scorer):
     fast = FastScorer(scorer.artifact.pipeline)
     word = "x" * 60_000
     fast.score(prepare(f"ordinary words and {word}"))
-    assert "ordinary" in fast.chars._cache
-    assert all(len(w) <= CACHED_WORD_LENGTH for w in fast.chars._cache)
+    assert "ordinary" in fast.words._cache
+    assert all(len(w) <= CACHED_WORD_LENGTH for w in fast.words._cache)
 
 
 # --------------------------------------------------------------------------------------------------
