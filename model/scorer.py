@@ -12,6 +12,9 @@ from .features import prepare
 from .verdict import Policy, decide
 
 SHIPPED_MODEL = Path(__file__).parent / "artifacts"
+# A result lists at most this many links (the links reason still counts them all): a comment within the size
+# limit can hold 10,000 links, and a result is sent back and stored twice (cache entry and verdict record).
+MAX_LISTED_LINKS = 100
 
 
 class Scorer:
@@ -43,7 +46,7 @@ class Scorer:
             "spam_probability": round(probability, 6),
             "verdict": verdict,
             "reasons": [r.to_dict() for r in reasons],
-            "links": [link.to_dict() for link in prepared.links],
+            "links": [link.to_dict() for link in prepared.links[:MAX_LISTED_LINKS]],
             "model_version": self.model_version,
         }
 

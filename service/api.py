@@ -65,6 +65,14 @@ def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = request.get_data(cache=True)
+    # Under gunicorn (wsgi.input_terminated) werkzeug reads until the stream ends or MAX_CONTENT_LENGTH is
+    # reached, and stops quietly at either: a body cut short of its Content-Length, or one without a length
+    # that goes on past the limit, would be parsed as if it were whole.
+    if request.content_length is not None and len(raw) < request.content_length:
+        raise ApiError(400, "bad_request", f"the body ended after {len(raw)} of its {request.content_length} bytes")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        raise ApiError(413, "too_large", f"the request body is larger than {limit} bytes")
     try:
         return json.loads(raw)
     except RecursionError:
@@ -369,15 +377,16 @@ def model_info():
 
 @bp.post("/model/reload")
 def model_reload():
-    """Load the model folder again. Under gunicorn, a model that loads here is then rolled out to every
-    worker by a HUP to the master (service/gunicorn.conf.py), which replaces workers without dropping
-    requests in flight; a model that fails to load is reported and nothing changes."""
+    """Load the model folder again. Under gunicorn a HUP to the master (service/gunicorn.conf.py) then
+    has every worker do the same, replacing workers without dropping requests in flight: a model that
+    loads is served by all of them, one that fails is reported by all of them and the old one serves."""
     _authenticate("admin")
     result = _service().reload_model()
-    if not result["ok"]:
-        return jsonify({"reloaded": False, **result}), 409
     rolled_out = str(request.environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn")
     if rolled_out:
+        # Failed or not: every worker then holds the same model and reports the same last reload.
         os.kill(os.getppid(), signal.SIGHUP)
+    if not result["ok"]:
+        return jsonify({"reloaded": False, **result}), 409
     return jsonify({"reloaded": True, "all_workers": rolled_out, **result})
 

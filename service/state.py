@@ -10,7 +10,6 @@ import json
 import time
 
 from model import rules as rulebook
-from model.artifact import ArtifactError
 from model.scorer import Scorer
 from model.verdict import Policy
 from spamgate.config import Settings
@@ -46,14 +45,18 @@ class Service:
             try:
                 policy = self.settings.policy(rulebook.load_all(self.settings.rules))
                 scorer = Scorer.load(self.settings.model_dir, policy)
-            except (ArtifactError, rulebook.RulesError) as e:
+                # A model that loads but cannot name its version or score a comment would make every check
+                # a 500: try both before it replaces the model serving.
+                version = scorer.model_version
+                scorer.check("a canary comment: visit http://example.com")
+            except Exception as e:  # whatever a broken model or rule list raises, the old one keeps serving
                 log.error("model reload failed, keeping %s: %s", self.scorer.model_version, e)
                 self.last_reload = {"ok": False, "at": _now(), "version": self.scorer.model_version, "error": str(e)}
                 return self.last_reload
             previous, self.scorer, self.policy = self.scorer.model_version, scorer, policy
             self._sites.clear()
-            log.info("model reloaded: %s -> %s", previous, scorer.model_version)
-            self.last_reload = {"ok": True, "at": _now(), "version": scorer.model_version, "error": None}
+            log.info("model reloaded: %s -> %s", previous, version)
+            self.last_reload = {"ok": True, "at": _now(), "version": version, "error": None}
             return self.last_reload
 
     def policy_for(self, site: str) -> Policy:

@@ -80,8 +80,6 @@ TEN_THOUSAND_LINKS = " ".join(f"https://example.com/{i}" for i in range(10_000))
 # must not be ignored.
 _PADDED = b'{"content": "looks whole at one mebibyte"}'
 PADDED_PAST_THE_LIMIT = _PADDED + b" " * (MiB - len(_PADDED)) + b'{"content": "the rest"}'
-CUT_AT_THE_LIMIT = ("werkzeug cuts a body without Content-Length at MAX_CONTENT_LENGTH without an error, and "
-                    "_json_body parses the first MiB as if it were all")
 
 ROWS = [
     # -- bytes that are not UTF-8 JSON text
@@ -164,14 +162,12 @@ ROWS = [
     Row("chunked", _json({"content": "a chunked comment"}), 200, framing="chunked",
         guard="the server dechunks (wsgi.input_terminated)"),
     Row("chunked-over-the-body-limit", _json({"content": "x" * (2 * MiB)}), 413, "too_large", framing="chunked",
-        guard="a body without a length may not pass the limit either", xfail=CUT_AT_THE_LIMIT),
+        guard="a body without a length may not pass the limit either"),
     Row("chunked-whole-looking-at-the-limit", PADDED_PAST_THE_LIMIT, 413, "too_large", framing="chunked",
-        guard="a body without a length may not pass the limit either", xfail=CUT_AT_THE_LIMIT),
+        guard="a body without a length may not pass the limit either"),
     # A client that gives up after a prefix that happens to be JSON: the body is not whole, and must not be scored.
     Row("length-cut-short", b'{"content": "cut"}', 400, "bad_request", framing="declared", declared=100,
-        half_close=True, guard="werkzeug's ClientDisconnected: a body that ends before its Content-Length",
-        xfail="under gunicorn werkzeug reads up to MAX_CONTENT_LENGTH, not Content-Length, and a body that "
-        "ends early is parsed as if it were whole", xfail_via=("http",)),
+        half_close=True, guard="_json_body: a body shorter than its Content-Length is refused"),
     # gunicorn dechunks while the app reads, so a broken chunk reaches the app as gunicorn's ParseException.
     *[Row(name, body, 400, "bad_request", framing="raw-chunked", via=("http",),
           guard="service/errors.py answers gunicorn's body ParseException with 400")
@@ -450,9 +446,6 @@ def test_any_bytes_to_check_are_never_a_5xx(client, auth, data):
 # -- what a comment costs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="every link found is listed in the result, which is sent back and stored "
-                   "twice in Redis (cache entry and verdict record): 50 KB of comment become 1.7 MB of answer and "
-                   "3.5 MB of Redis for 30 days")
 def test_a_comment_full_of_links_costs_no_more_than_twice_the_largest_comment(client, auth, app, redis_server):
     response = client.post(CHECK, json={"content": TEN_THOUSAND_SHORT_LINKS}, headers=auth())
     assert response.status_code == 200
