@@ -37,11 +37,19 @@ class Scorer:
     def check(self, comment: Comment | str, policy: Policy | None = None) -> dict:
         """Result for one comment: spam_probability, verdict, reasons, links, model_version. ``policy``
         replaces the scorer's own (a site's, from ``Policy.for_site``)."""
-        if isinstance(comment, str):
-            comment = Comment(content=comment)
-        prepared = prepare(comment)
-        score = self._fast.score(prepared)
-        probability, verdict, reasons = decide(comment, prepared, score, policy or self.policy)
+        return self.check_many([comment], policy)[0]
+
+    def check_many(self, comments: Iterable[Comment | str], policy: Policy | None = None) -> list[dict]:
+        """Results for many comments, in order; the same as calling ``check`` on each. The classifier
+        scores them as one batch (``FastScorer.score_many``)."""
+        comments = [Comment(content=c) if isinstance(c, str) else c for c in comments]
+        prepared = [prepare(c) for c in comments]
+        policy = policy or self.policy
+        return [self._result(c, p, score, policy)
+                for c, p, score in zip(comments, prepared, self._fast.score_many(prepared))]
+
+    def _result(self, comment: Comment, prepared, score, policy: Policy) -> dict:
+        probability, verdict, reasons = decide(comment, prepared, score, policy)
         return {
             "spam_probability": round(probability, 6),
             "verdict": verdict,
@@ -49,7 +57,3 @@ class Scorer:
             "links": [link.to_dict() for link in prepared.links[:MAX_LISTED_LINKS]],
             "model_version": self.model_version,
         }
-
-    def check_many(self, comments: Iterable[Comment | str], policy: Policy | None = None) -> list[dict]:
-        """Results for many comments, in order; the same as calling ``check`` on each."""
-        return [self.check(comment, policy) for comment in comments]
