@@ -13,7 +13,7 @@ from spamgate import config
 def create_app(overrides: Mapping[str, Any] | None = None, *, service=None) -> Flask:
     """A configured Flask app. Settings come from the defaults, then ``SPAMGATE_*`` variables, then
     ``overrides`` (a test's). Nothing connects to Redis until a request needs it."""
-    from . import akismet, api, errors, health, logs, sites
+    from . import akismet, api, errors, health, limits, logs, sites
     from .state import Service
 
     settings = config.load(**dict(overrides or {}))
@@ -24,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, service=None) -> F
     app.extensions["spamgate"] = service or Service(settings)
     errors.install(app)
     logs.install(app)
+    limits.install(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(sites.bp)

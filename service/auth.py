@@ -17,7 +17,7 @@ import re
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class Key:
     site: str
     role: str
     sha256: str
+    rate_limit: str = ""  # this key's own limit ("100/minute"), else SPAMGATE_RATE_LIMIT
 
     def allows(self, *roles: str) -> bool:
         return self.role == "admin" or self.role in roles
@@ -66,6 +67,8 @@ class KeyRing:
                 raise KeysError(f"{path}: key {i} needs id, site, role and sha256") from None
             if key.role not in ROLES or not re.fullmatch(r"[0-9a-f]{64}", key.sha256) or not SITE_PATTERN.match(key.site):
                 raise KeysError(f"{path}: key {key.id!r} has a bad role, site or sha256")
+            if item.get("rate_limit"):
+                key = replace(key, rate_limit=checked_rate_limit(str(item["rate_limit"]), f"{path}: key {key.id!r}"))
             keys.append(key)
         return cls(keys)
 
@@ -111,8 +114,20 @@ class KeyFile:
         return self._ring.find(token)
 
 
-def add_key(path: Path, site: str, role: str) -> tuple[Key, str]:
+def checked_rate_limit(value: str, where: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise KeysError(f"{where}: rate_limit {value!r} is not a rate limit like 600/minute") from None
+    return value
+
+
+def add_key(path: Path, site: str, role: str, rate_limit: str = "") -> tuple[Key, str]:
     """Make a new key for ``site`` and ``role``, store only its hash in ``path``, return (key, token)."""
+    if rate_limit:
+        checked_rate_limit(rate_limit, "--rate-limit")
     if role not in ROLES:
         raise KeysError(f"role must be one of {', '.join(ROLES)}")
     if not SITE_PATTERN.match(site):
@@ -125,8 +140,8 @@ def add_key(path: Path, site: str, role: str) -> tuple[Key, str]:
     except (OSError, ValueError) as e:
         raise KeysError(f"{path}: unreadable keys file ({e})") from None
     token = "sg_" + secrets.token_urlsafe(32)
-    key = Key("k_" + secrets.token_hex(6), site, role, digest(token))
-    data.setdefault("keys", []).append(key.__dict__)
+    key = Key("k_" + secrets.token_hex(6), site, role, digest(token), rate_limit)
+    data.setdefault("keys", []).append({k: v for k, v in key.__dict__.items() if v or k != "rate_limit"})
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keys.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:

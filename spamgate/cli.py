@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p = keys.add_parser("add", help="make a key; only its hash is stored, the key is printed once")
     p.add_argument("--site", required=True)
     p.add_argument("--role", required=True, choices=("client", "moderator", "admin"))
+    p.add_argument("--rate-limit", default="", help="this key's own limit, e.g. 100/minute (default: SPAMGATE_RATE_LIMIT)")
     p.set_defaults(run=_keys_add)
 
     feedback = sub.add_parser("feedback", help="labelled feedback").add_subparsers(metavar="ACTION")
@@ -215,7 +216,7 @@ def _keys_add(args, settings) -> int:
     from service.auth import KeysError, add_key
 
     try:
-        key, token = add_key(settings.keys_file, args.site, args.role)
+        key, token = add_key(settings.keys_file, args.site, args.role, args.rate_limit)
     except KeysError as e:
         raise _UserError(str(e)) from None
     print(f"added key {key.id} for site {key.site!r}, role {key.role}, to {settings.keys_file}")

@@ -41,6 +41,8 @@ class Settings:
     max_comment_bytes: int = 64 * 1024
     max_request_bytes: int = 1024 * 1024
     max_batch: int = 100
+    # Requests per API key (a key in the keys file may carry its own "rate_limit"); "none" turns limits off.
+    rate_limit: str = "1200/minute"
     bind: str = "127.0.0.1:8000"
     workers: int = 2
 
@@ -72,6 +74,13 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
         settings.policy()
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if settings.rate_limit.strip().lower() != "none":
+        from limits import parse_many
+
+        try:
+            parse_many(settings.rate_limit)
+        except ValueError:
+            raise ConfigError(f"SPAMGATE_RATE_LIMIT={settings.rate_limit!r} is not a rate limit like 600/minute") from None
     for name in ("redis_timeout", "cache_ttl", "verdict_ttl", "max_comment_bytes", "max_request_bytes", "max_batch",
                  "workers"):
         if getattr(settings, name) <= 0:
@@ -96,3 +105,15 @@ def _parse(name: str, raw: str, kind: str):
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from None
     return raw
+
+
+# prometheus_client's own variable, not a SPAMGATE_ setting: service/gunicorn.conf.py sets it to a fresh
+# folder at each server start, before the app (and prometheus_client) is imported.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """The folder where gunicorn's workers keep the metrics they share, or None when each process
+    counts on its own."""
+    env = os.environ if env is None else env
+    return Path(env[METRICS_DIR_VARIABLE]) if env.get(METRICS_DIR_VARIABLE) else None
