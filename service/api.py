@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from model.comment import Comment, InvalidComment
 from model.verdict import Policy, json_weight
 
+from . import metrics
 from .auth import Key
 from .errors import ApiError
 from .store import VERDICTS, Check, StoreUnavailable
@@ -187,6 +188,8 @@ def score(items: list[tuple[Comment, dict]], site: str) -> list[Scored]:
     results = [(hit, _VERDICT_IN_JSON.search(hit).group(1)) if hit is not None else None for hit in cached]
     for i, pair in zip(missing, fresh_json):
         results[i] = pair
+    metrics.count_scores([verdict for _, verdict in results], fresh, hits=len(items) - len(missing) if redis_up else 0,
+                         misses=len(missing) if redis_up else 0)
     stored = redis_up
     if redis_up and missing:
         try:

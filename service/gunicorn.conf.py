@@ -7,11 +7,22 @@ model. A model that fails to load is logged and the old one keeps serving.
 """
 
 import logging as _logging
+import os as _os
+import shutil as _shutil
 import sys as _sys
+import tempfile as _tempfile
 
 from spamgate import config as _config
 
 _settings = _config.load()
+
+# Metrics shared by the workers (service/metrics.py): prometheus_client picks its multiprocess mode when it
+# is imported, so the folder is set here, before the app is preloaded. A fresh one per server start, as
+# files left by an earlier run would be added in; gunicorn reads this file again on HUP, and then the
+# master's own folder (named for its pid) is kept, or every count would start again from zero.
+_metrics = _config.metrics_dir()
+if _metrics is None or not _metrics.name.startswith(f"spamgate-metrics-{_os.getpid()}-"):
+    _os.environ[_config.METRICS_DIR_VARIABLE] = _tempfile.mkdtemp(prefix=f"spamgate-metrics-{_os.getpid()}-")
 
 wsgi_app = "service.wsgi:app"
 bind = [_settings.bind]
@@ -47,3 +58,14 @@ def on_reload(server):
         server.app.wsgi().extensions["spamgate"].reload_model()
     except Exception:
         server.log.exception("model reload failed; the previous model keeps serving")
+
+
+def child_exit(server, worker):
+    # A dead worker's counters stay in the sum; its live gauges (the model version) leave it.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    _shutil.rmtree(_config.metrics_dir(), ignore_errors=True)

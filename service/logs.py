@@ -16,6 +16,8 @@ import uuid
 
 from flask import Flask, g, request
 
+from . import metrics
+
 log = logging.getLogger("spamgate.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -31,14 +33,17 @@ def install(app: Flask) -> None:
     def _finish(response):
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.count_request(rule, response.status_code, seconds)
         if log.isEnabledFor(logging.INFO):
             key = g.get("key")
             line = {
                 "request_id": request_id,
                 "method": request.method,
-                "route": request.url_rule.rule if request.url_rule is not None else request.path[:200],
+                "route": rule or request.path[:200],
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
                 "pid": os.getpid(),  # which worker answered
             }
             if key is not None:

@@ -32,6 +32,8 @@ import redis
 
 from model.verdict import ALLOW, BLOCK, REVIEW
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 VERDICTS = (ALLOW, REVIEW, BLOCK)
@@ -119,6 +121,7 @@ class Store:
             # Not only a lost connection: OOM, READONLY and MISCONF answers mean nothing was stored too.
             with self._lock:
                 self._down_until = time.monotonic() + self.RETRY_AFTER
+            metrics.REDIS_ERRORS.inc()
             log.warning("redis unavailable: %s", e)
             raise StoreUnavailable(f"redis is unavailable: {e}") from None
 
