@@ -13,7 +13,7 @@ from spamgate import config
 def create_app(overrides: Mapping[str, Any] | None = None, *, service=None) -> Flask:
     """A configured Flask app. Settings come from the defaults, then ``SPAMGATE_*`` variables, then
     ``overrides`` (a test's). Nothing connects to Redis until a request needs it."""
-    from . import akismet, api, errors, health, limits, logs, metrics, sites
+    from . import akismet, api, errors, health, limits, logs, metrics, openapi, sites
     from .state import Service
 
     settings = config.load(**dict(overrides or {}))
@@ -30,5 +30,6 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, service=None) -> F
     app.register_blueprint(sites.bp)
     app.register_blueprint(akismet.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
     logging.getLogger(__name__).debug("app created with model %s", app.extensions["spamgate"].scorer.model_version)
     return app

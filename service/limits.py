@@ -19,7 +19,7 @@ from flask_limiter import Limiter
 log = logging.getLogger(__name__)
 
 # Cheap to ask about and never rate limited: what operators and load balancers poll.
-EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")
+EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def _token() -> str:
