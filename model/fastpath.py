@@ -200,29 +200,26 @@ class FastScorer:
         split = [p.text.split() for p in prepared]
         words = self.words.lookup(list(chain.from_iterable(split)))
         word_rows = np.arange(n).repeat(np.fromiter(map(len, split), dtype=np.intp, count=n))
-        # The word n-grams: each comment's unigrams, then its bigrams ... (sklearn's order, which ``rank``
-        # keeps within a comment); an n-gram made across two comments is dropped.
+        # The word n-grams of the batch, unigrams then bigrams ..., each in text order (so within a comment
+        # in sklearn's order, which a position in these arrays keeps); one made across two comments is dropped.
         tokens = list(chain.from_iterable(map(attrgetter("tokens"), words)))
         token_counts = np.fromiter(map(len, map(attrgetter("tokens"), words)), dtype=np.intp, count=len(words))
         token_rows = word_rows.repeat(token_counts)
-        per_row = np.bincount(token_rows, minlength=n)
-        position = np.arange(len(tokens)) - (per_row.cumsum() - per_row)[token_rows]
         low, high = self.word_ngrams
-        gram_rows, gram_ranks, gram_columns = [], [], []
+        gram_rows, gram_columns = [], []
         if low == 1:
             gram_rows.append(token_rows)
-            gram_ranks.append(position)
             token_columns = chain.from_iterable(map(attrgetter("token_columns"), words))
             gram_columns.append(np.fromiter(token_columns, dtype=np.intp, count=len(tokens)))
         for size in range(max(low, 2), high + 1):
             grams = list(map(" ".join, zip(*[tokens[i:] for i in range(size)])))
+            columns = np.fromiter(map(self.word_vocabulary.get, grams, repeat(-1)), dtype=np.intp, count=len(grams))
             rows = token_rows[: len(grams)]
-            gram_rows.append(np.where(rows == token_rows[size - 1 :], rows, -1))
-            gram_ranks.append((size - 1) * per_row[rows] + position[: len(grams)])
-            gram_columns.append(np.fromiter(map(self.word_vocabulary.get, grams, repeat(-1)), dtype=np.intp,
-                                            count=len(grams)))
-        gram_rows, gram_ranks, gram_columns = (np.concatenate(a) for a in (gram_rows, gram_ranks, gram_columns))
-        known = ((gram_columns >= 0) & (gram_rows >= 0)).nonzero()[0]
+            columns[rows != token_rows[size - 1 :]] = -1
+            gram_rows.append(rows)
+            gram_columns.append(columns)
+        gram_rows, gram_columns = np.concatenate(gram_rows), np.concatenate(gram_columns)
+        known = (gram_columns >= 0).nonzero()[0]
         # Then the character n-grams, word by word.
         word_lengths = np.fromiter(map(len, map(attrgetter("columns"), words)), dtype=np.intp, count=len(words))
         word_of = np.arange(len(words)).repeat(word_lengths)
@@ -254,15 +251,14 @@ class FastScorer:
         word_index[len(known) :] = word_of
         word_shares = np.bincount(word_index[groups.order], per_occurrence, minlength=len(words) + 1)[:-1]
         token_groups = (group_columns < self.n_words).nonzero()[0]
-        # A word n-gram's rank in its comment is its first occurrence's.
-        ranks = np.concatenate((gram_ranks[known], np.zeros(len(word_of), dtype=np.intp)))
-        first_rank = np.minimum.reduceat(ranks[groups.order], groups.starts)[token_groups] if len(columns) \
-            else token_groups
-        contributions = self._explain(groups.combined[token_groups], shares[token_groups], first_rank,
-                                      high * len(tokens), words, word_rows, word_shares, meta, top)
+        # A word n-gram's first occurrence (its position among the occurrences, all of them word n-grams
+        # before any character n-gram) orders it among its comment's.
+        contributions = self._explain(groups.combined[token_groups], group_rows[token_groups], shares[token_groups],
+                                      first[token_groups], len(known), words, word_rows, word_shares, meta, top)
         return list(map(Score, map(expit, log_odds), log_odds, contributions))
 
-    def _explain(self, token_keys, token_shares, token_rank, rank_bound, words, word_rows, word_shares, meta, top):
+    def _explain(self, token_keys, token_rows, token_shares, token_rank, rank_bound, words, word_rows, word_shares,
+                 meta, top):
         """The ``top`` readable contributions of each comment, on the calibrated log-odds scale. All of
         them, with the intercept's share, add up to the log-odds.
 
@@ -294,14 +290,14 @@ class FastScorer:
 
         # Every candidate: tokens, other words, measures; ``rank`` orders a comment's candidates.
         other_rows = np.fromiter(map(itemgetter(0), others), dtype=np.intp, count=len(others))
-        rows = np.concatenate((token_keys // self.n_columns, other_rows, np.arange(n).repeat(n_measures)))
+        rows = np.concatenate((token_rows, other_rows, np.arange(n).repeat(n_measures)))
         weights = np.concatenate((weights, meta.ravel()))
         rank = np.concatenate((token_rank, rank_bound + np.arange(len(others) + n * n_measures)))
         # Only a candidate that pushes at least as hard as its comment's top-th measure can make the top.
         magnitude = np.abs(weights)
+        magnitude[:n_words][weights[:n_words] == 0] = -1.0  # a word that pushes neither way is no candidate
         floor = np.sort(np.abs(meta), axis=1)[:, -top] if top <= n_measures else np.zeros(n)
-        is_measure = np.arange(len(weights)) >= n_words
-        keep = ((magnitude >= floor[rows]) & ((weights != 0) | is_measure)).nonzero()[0]
+        keep = (magnitude >= floor[rows]).nonzero()[0]
         order = keep[np.lexsort((rank[keep], -magnitude[keep], rows[keep]))]
         ranked = rows[order]
         best = order[np.arange(len(order)) - ranked.searchsorted(ranked) < top]
