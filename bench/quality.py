@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from model import artifact as store  # noqa: E402
 from model.scorer import Scorer  # noqa: E402
+from model.rules import DEFAULT_RULES, load_all  # noqa: E402
 from model.verdict import Policy  # noqa: E402
 from training.data import load  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
@@ -82,7 +83,7 @@ def main() -> int:
 
     examples = load([args.data])
     videos = sorted({ex.group for ex in examples if ex.family == "youtube"})
-    policy = Policy()
+    policy = Policy(rules=load_all([DEFAULT_RULES]))  # as shipped: the built-in rules and the default lists
     results = {}
     for video in videos:
         train = [ex for ex in examples if ex.group != video]
