@@ -29,6 +29,11 @@ _LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1ef
 _DEVANAGARI = re.compile(r"[\u0904-\u0939\u093d\u0950\u0958-\u0961\u0971-\u097f]")
 _UPPER = re.compile(r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f]")
 _DIGIT = re.compile(r"\d")
+# On ASCII text the patterns above come down to these bytes, and deleting bytes is ten times faster than
+# collecting matches; half the comments are ASCII.
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ASCII_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_DIGITS = b"0123456789"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +79,16 @@ def prepare(comment: Comment | str) -> PreparedComment:
     author_link = author_url_link(T.clean(comment.author_url)) if comment.author_url else None
     if author_link is not None:
         links.append(author_link)
+    letters, latin, devanagari, upper, digits = _character_counts(visible)
     return PreparedComment(
         text=T.squeeze(folded),
         links=tuple(links),
         length=len(visible),
-        letters=len(_LETTER.findall(visible)),
-        latin=len(_LATIN.findall(visible)),
-        devanagari=len(_DEVANAGARI.findall(visible)),
-        upper=len(_UPPER.findall(visible)),
-        digits=len(_DIGIT.findall(visible)),
+        letters=letters,
+        latin=latin,
+        devanagari=devanagari,
+        upper=upper,
+        digits=digits,
         emails=emails,
         phones=len(phones),
         phone_numbers=T.valid_phone_numbers(phones) if phones else (),
@@ -91,6 +97,17 @@ def prepare(comment: Comment | str) -> PreparedComment:
         exclamations=visible.count("!"),
         author_url=bool(comment.author_url.strip()),
     )
+
+
+def _character_counts(text: str) -> tuple[int, int, int, int, int]:
+    """Letters, Latin letters, Devanagari letters, capitals and digits in ``text``."""
+    if text.isascii():
+        data = text.encode("ascii")
+        letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
+        upper = len(data) - len(data.translate(None, _ASCII_UPPER))
+        return letters, letters, 0, upper, len(data) - len(data.translate(None, _ASCII_DIGITS))
+    return (len(_LETTER.findall(text)), len(_LATIN.findall(text)), len(_DEVANAGARI.findall(text)),
+            len(_UPPER.findall(text)), len(_DIGIT.findall(text)))
 
 
 def _own_domain(permalink: str) -> str:
