@@ -109,6 +109,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--rate-limit", default="100000000/minute",
+                        help="SPAMGATE_RATE_LIMIT for the service: by default on but never reached; none to measure without")
     args = parser.parse_args()
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
@@ -128,7 +130,7 @@ def main() -> int:
             env = {**os.environ, "SPAMGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                    "SPAMGATE_KEYS_FILE": str(tmp / "keys.json"), "SPAMGATE_WORKERS": str(args.workers),
                    # The limiter stays on (its Redis round trip is part of the cost) but never refuses.
-                   "SPAMGATE_RATE_LIMIT": "100000000/minute"}
+                   "SPAMGATE_RATE_LIMIT": args.rate_limit}
             conf = str(ROOT / "service" / "gunicorn.conf.py")
             ports = {"ceiling": free_port(), "service": free_port()}
             ceiling = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", conf, "--bind",
