@@ -100,7 +100,7 @@ def rss_mb(pid: int) -> float:
 
 def worker_pids(master: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    return sorted(int(p) for p in out.split())
 
 
 def main() -> int:

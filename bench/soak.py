@@ -49,6 +49,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import rss_mb, worker_pids  # noqa: E402
 from service.auth import add_key  # noqa: E402
 from training.data import load  # noqa: E402
 
@@ -74,18 +75,6 @@ def wait_until(ok, what: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    return sorted(int(p) for p in out.split())
 
 
 def metrics(url: str) -> dict[str, float]:
