@@ -90,14 +90,18 @@ def test_none_turns_limits_off(limited, auth):
 
 
 def test_while_redis_is_down_checks_are_served_and_the_failure_is_logged(limited, auth, redis_server, caplog):
+    from service.metrics import RATE_LIMIT_ERRORS
+
     client = limited("1/minute")
     assert post(client, auth()).status_code == 200
+    errors_before = RATE_LIMIT_ERRORS._value.get()
     redis_server.stop()
     try:
         with caplog.at_level(logging.WARNING, logger="service.limits"):
             statuses = [post(client, auth()).status_code for _ in range(3)]
         assert statuses == [200, 200, 200]  # fails open: the limit of 1 would have refused them
         assert "rate limiting is off for this request" in caplog.text
+        assert RATE_LIMIT_ERRORS._value.get() == errors_before + 3  # one per request served unlimited
     finally:
         redis_server.start()
 
