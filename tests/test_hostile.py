@@ -456,3 +456,38 @@ def test_a_comment_full_of_links_costs_no_more_than_twice_the_largest_comment(cl
     assert record > 0
     assert len(response.get_data()) <= bound and record <= bound, \
         f"answer {len(response.get_data()):,} bytes, stored record {record:,} bytes, for a {bound // 2:,}-byte comment"
+
+
+# -- time linear in the size of the request ------------------------------------------------------------
+
+LINEAR_UNITS = {
+    "words": "nice post ", "dots": ".", "links": "a.co ", "escapes": "\\u00e9\\\"", "devanagari": "यह बहुत अच्छा है। ",
+    "brackets": "[(<", "digits": "9876543210 ",
+}
+
+
+@pytest.mark.parametrize("unit", list(LINEAR_UNITS.values()), ids=list(LINEAR_UNITS))
+def test_a_check_takes_time_linear_in_the_request_size(client, auth, unit):
+    """Parsing, validating and scoring a request of 4n bytes takes at most about 4x (MAX_RATIO) the time
+    of n bytes: no step of the request path is quadratic, whatever the content repeats."""
+    from tests.timing import FLOOR, assert_linear_retried
+
+    sent = iter(range(10**6))
+
+    def body(n: int) -> bytes:
+        # The unit is JSON-string text already (escapes included); n bytes of it, cut on a whole unit.
+        # A new author each time: every request is scored, none answered from the cache.
+        text = unit * max(1, n // len(unit.encode()))
+        return ('{"author": "reader ' + str(next(sent)) + '", "content": "' + text + '"}').encode()
+
+    def seconds(n: int) -> float:
+        best = float("inf")
+        for _ in range(3):
+            data = body(n)
+            started = time.perf_counter()
+            response = client.post(CHECK, data=data, headers={**auth(), "Content-Type": "application/json"})
+            best = min(best, time.perf_counter() - started)
+            assert response.status_code == 200 and response.get_json()["cached"] is False
+        return max(best, FLOOR)
+
+    assert_linear_retried(lambda: (seconds(15_000), seconds(60_000)))
