@@ -78,6 +78,19 @@ def served_env(tmp_path, service_config, keys) -> dict:
     return env
 
 
+def module_gunicorn(redis_server, folder, roles=("client",), prefix="mod", **env):
+    """A gunicorn for a whole test module on the test run's Redis, with a key of blog-a for each role:
+    (server, {role: token}). ``env`` adds SPAMGATE_* variables. The caller stops it."""
+    from service.auth import add_key
+
+    if redis_server.process is None:
+        redis_server.start()
+    keys_file = folder / "keys.json"
+    tokens = {role: add_key(keys_file, "blog-a", role)[1] for role in roles}
+    config = {"redis_url": redis_server.url, "redis_prefix": f"{prefix}{time.monotonic_ns()}"}
+    return Gunicorn({**served_env(folder, config, (keys_file, tokens)), **env}, folder / "gunicorn.log"), tokens
+
+
 def spamgate(env, *args, stdin=None):
     return subprocess.run([sys.executable, "-m", "spamgate", *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=300)

@@ -26,8 +26,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.auth import add_key
-from tests.servers import Gunicorn, served_env
+from tests.servers import module_gunicorn
 
 CHECK = "/v1/comments/check"
 BATCH = "/v1/comments/check-batch"
@@ -271,14 +270,8 @@ def test_through_the_test_client(row, client, auth):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, redis_server):
     """One gunicorn for the module, with a client key: the rows only read and score."""
-    if redis_server.process is None:
-        redis_server.start()
-    folder = tmp_path_factory.mktemp("hostile")
-    keys_file = folder / "keys.json"
-    _, token = add_key(keys_file, "blog-a", "client")
-    config = {"redis_url": redis_server.url, "redis_prefix": f"hostile{time.monotonic_ns()}"}
-    gunicorn = Gunicorn(served_env(folder, config, (keys_file, None)), folder / "gunicorn.log")
-    gunicorn.token = token
+    gunicorn, tokens = module_gunicorn(redis_server, tmp_path_factory.mktemp("hostile"), prefix="hostile")
+    token = gunicorn.token = tokens["client"]
     for i in range(4):  # a worker's first scoring is its slowest; the rows time the service warm
         requests.post(gunicorn.base + CHECK, json={"content": f"warming up {i}"},
                       headers={"Authorization": f"Bearer {token}"})

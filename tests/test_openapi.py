@@ -14,7 +14,6 @@ a status the description names and the code never gives fails the coverage test 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -26,7 +25,7 @@ from schemathesis.config import SchemathesisConfig
 
 from service.openapi import description
 from tests.conftest import free_port
-from tests.servers import Gunicorn, served_env
+from tests.servers import module_gunicorn
 
 SPEC = json.loads(description())
 OPENAPI = OpenAPI.from_dict(SPEC)
@@ -281,16 +280,8 @@ def test_an_undocumented_field_fails_validation(client, auth):
 @pytest.fixture(scope="module")
 def live(redis_server, tmp_path_factory):
     """``spamgate serve`` with two workers on the test Redis, limits off, and an admin key of blog-a."""
-    from service.auth import add_key
-
-    if redis_server.process is None:
-        redis_server.start()
-    folder = tmp_path_factory.mktemp("openapi-live")
-    keys_file = folder / "keys.json"
-    tokens = {role: add_key(keys_file, "blog-a", role)[1] for role in ("client", "admin")}
-    config = {"redis_url": redis_server.url, "redis_prefix": f"oa{time.monotonic_ns()}"}
-    env = {**served_env(folder, config, (keys_file, tokens)), "SPAMGATE_RATE_LIMIT": "none"}
-    server = Gunicorn(env, folder / "gunicorn.log")
+    server, tokens = module_gunicorn(redis_server, tmp_path_factory.mktemp("openapi-live"), ("client", "admin"),
+                                     prefix="oa", SPAMGATE_RATE_LIMIT="none")
     assert requests.get(server.base + "/openapi.json", timeout=5).json() == SPEC
     yield server, tokens
     server.stop()
