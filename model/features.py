@@ -39,6 +39,7 @@ _ASCII_DIGITS = b"0123456789"
 @dataclass(frozen=True, slots=True)
 class PreparedComment:
     text: str  # normalised, with links, e-mails, phones and numbers as tokens
+    cleaned: str  # the content after text.clean: case, tags and links kept (what rule lists read)
     links: tuple[Link, ...]  # links in the content, then the author URL if any
     length: int  # characters of visible text
     letters: int
@@ -82,6 +83,7 @@ def prepare(comment: Comment | str) -> PreparedComment:
     letters, latin, devanagari, upper, digits = _character_counts(visible)
     return PreparedComment(
         text=T.squeeze(folded),
+        cleaned=raw,
         links=tuple(links),
         length=len(visible),
         letters=letters,

@@ -76,7 +76,8 @@ class Subject:
     @cached_property
     def content(self) -> str:
         # What a reader sees: entities decoded, tags and invisible characters gone, NFKC. Links stay in.
-        return T.strip_tags(T.clean(self.comment.content))
+        # prepare has already cleaned the content; only the tags are left to take out.
+        return T.strip_tags(self.prepared.cleaned)
 
     def texts(self, name: str) -> tuple[str, ...]:
         if name == "content":

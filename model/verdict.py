@@ -18,6 +18,7 @@ domain, or one of the site's blocked phrases or patterns.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -215,16 +216,12 @@ def _trusted(comment: Comment, policy: Policy) -> str | None:
     return None
 
 
+@functools.cache
 def _disposable_domains() -> frozenset[str]:
-    global _DISPOSABLE
-    if _DISPOSABLE is None:
-        from disposable_email_domains import blocklist
+    """The disposable-email-domains list (10,000 domains), read on first use."""
+    from disposable_email_domains import blocklist
 
-        _DISPOSABLE = frozenset(blocklist)
-    return _DISPOSABLE
-
-
-_DISPOSABLE: frozenset[str] | None = None
+    return frozenset(blocklist)
 
 
 def _links_reason(links: list[Link], policy: Policy) -> Reason:
