@@ -7,7 +7,6 @@ wrong, and strict mode makes the test fail once the bug is fixed so the marker i
 
 from __future__ import annotations
 
-import functools
 import gc
 import re
 import tracemalloc
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import text as T
-from tests.timing import N, assert_linear_retried, assert_rate, best_of_three, sized
+from tests.timing import N, assert_linear_retried, best_of_three, sized
 
 
 def bug(reason: str):
@@ -360,11 +359,6 @@ def measure(func_name: str, unit: str) -> tuple[float, float]:
     return best_of_three(func, sized(unit, N)), best_of_three(func, sized(unit, 4 * N))
 
 
-# The first measurement, shared by the ratio and the budget tests; the ratio test measures again if a
-# stall on the shared machine spoilt it.
-timings = functools.cache(measure)
-
-
 COMMON = {
     "dots": ".", "open-brackets": "[", "bracket-parenthesis": "[(", "html-attribute-openers": "<a href=",
     "letter-dot": "a.", "word-dot": "x dot ", "schemes": "http://", "devanagari-sentences-joined": "यह बहुत अच्छा है.",
@@ -383,13 +377,7 @@ CASES = [pytest.param(name, unit, id=f"{name}-{case_id}")
 
 @pytest.mark.parametrize("func_name, unit", CASES)
 def test_time_grows_linearly_with_input_length(func_name, unit):
-    first = iter([timings(func_name, unit)])
-    assert_linear_retried(lambda: next(first, None) or measure(func_name, unit))
-
-
-@pytest.mark.parametrize("func_name, unit", CASES)
-def test_text_is_processed_at_one_megabyte_per_second(func_name, unit):
-    assert_rate(timings(func_name, unit)[1])
+    assert_linear_retried(lambda: measure(func_name, unit))
 
 
 MEMORY = [

@@ -5,7 +5,6 @@ import time
 
 N = 100_000  # characters; the 4n run is 400,000 characters, enough for a quadratic step to show as ~16x
 MAX_RATIO = 8.0  # time(4n) / time(n); linear is ~4
-BUDGET = 1.0  # seconds per million characters (1 MB of ASCII)
 FLOOR = 0.002  # below this a run is timer and GC noise; ratios are taken against at least this
 
 
@@ -32,11 +31,6 @@ def best_of_three(func, text: str) -> float:
 def assert_linear(small: float, large: float) -> None:
     """Time on 4n characters within MAX_RATIO of the time on n (linear is about 4)."""
     assert large <= MAX_RATIO * max(small, FLOOR), f"n: {small:.3f}s, 4n: {large:.3f}s"
-
-
-def assert_rate(seconds: float, characters: int = 4 * N) -> None:
-    """At least a megabyte a second."""
-    assert seconds < BUDGET * characters / 1_000_000, f"{seconds:.3f}s for {characters:,} characters"
 
 
 def assert_linear_retried(measure, attempts: int = 3) -> None:
