@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from pathlib import Path
 from typing import Iterable
 
@@ -42,11 +44,12 @@ class Scorer:
     def check_many(self, comments: Iterable[Comment | str], policy: Policy | None = None) -> list[dict]:
         """Results for many comments, in order; the same as calling ``check`` on each. The classifier
         scores them as one batch (``FastScorer.score_many``)."""
-        comments = [Comment(content=c) if isinstance(c, str) else c for c in comments]
-        prepared = [prepare(c) for c in comments]
-        policy = policy or self.policy
-        return [self._result(c, p, score, policy)
-                for c, p, score in zip(comments, prepared, self._fast.score_many(prepared))]
+        with _collector_paused():
+            comments = [Comment(content=c) if isinstance(c, str) else c for c in comments]
+            prepared = [prepare(c) for c in comments]
+            policy = policy or self.policy
+            return [self._result(c, p, score, policy)
+                    for c, p, score in zip(comments, prepared, self._fast.score_many(prepared))]
 
     def _result(self, comment: Comment, prepared, score, policy: Policy) -> dict:
         probability, verdict, reasons = decide(comment, prepared, score, policy)
@@ -57,3 +60,20 @@ class Scorer:
             "links": [link.to_dict() for link in prepared.links[:MAX_LISTED_LINKS]],
             "model_version": self.model_version,
         }
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off for the duration, as it was after. A batch allocates some thirty
+    objects a comment that all outlive it (the results), so the collector runs again and again and each
+    full run walks every object in the process: 15% of a batch's time, for cycles that scoring never
+    makes. If another thread is also scoring, the first to finish turns the collector back on; that only
+    costs the other its speed-up."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
