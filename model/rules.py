@@ -161,7 +161,7 @@ class PatternMatcher:
         self.patterns = list(patterns)
         plain: dict[str, list[int]] = {}
         squeezed: dict[str, list[int]] = {}
-        always = []
+        always, unless, counts = [], {}, {}
         for i, (source, _) in enumerate(self.patterns):
             literals = required_literals(source)
             if literals is None:
@@ -171,17 +171,37 @@ class PatternMatcher:
                 plain.setdefault(literal, []).append(i)
             for literal in literals.squeezed:
                 squeezed.setdefault(literal, []).append(i)
-        self._plain = _automaton(plain)
-        self._squeezed = _automaton(squeezed)
+            for char in literals.unless:
+                unless.setdefault(char, []).append(i)
+            if literals.count > 1:
+                counts[i] = literals.count
+        self._plain = _automaton(plain, counts)
+        self._squeezed = _automaton(squeezed, {})
         self.always = tuple(always)  # patterns with no literal to wait for: run on every text
+        self._unless = {char: tuple(indexes) for char, indexes in unless.items()}
+        self._counts = counts
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
         found = set(self.always)
-        for automaton, view in ((self._plain, _lower), (self._squeezed, squeeze)):
-            if automaton is not None:
-                for _, indexes in automaton.iter(view(text)):
-                    found.update(indexes)
+        for char, indexes in self._unless.items():
+            if char in text:
+                found.update(indexes)
+        if self._plain is not None:
+            # Patterns that need several separate occurrences: the most that do not overlap, counted
+            # greedily by where they end (the automaton reports them in that order).
+            seen: dict[int, list[int]] = {}
+            for end, (length, indexes, counted) in self._plain.iter(_lower(text)):
+                found.update(indexes)
+                for i in counted:
+                    tally = seen.setdefault(i, [0, -1])
+                    if end - length >= tally[1]:
+                        tally[0] += 1
+                        tally[1] = end
+            found.update(i for i, (n, _) in seen.items() if n >= self._counts[i])
+        if self._squeezed is not None:
+            for _, (_, indexes, _) in self._squeezed.iter(squeeze(text)):
+                found.update(indexes)
         return sorted(found)
 
     def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
@@ -203,12 +223,14 @@ class PatternMatcher:
         return found
 
 
-def _automaton(words: dict[str, list[int]]):
+def _automaton(words: dict[str, list[int]], counts: dict[int, int]):
+    """An automaton from each word to (its length, the patterns it lets run, the patterns it counts for)."""
     if not words:
         return None
     automaton = ahocorasick.Automaton()
     for word, indexes in words.items():
-        automaton.add_word(word, tuple(indexes))
+        automaton.add_word(word, (len(word), tuple(i for i in indexes if i not in counts),
+                                  tuple(i for i in indexes if i in counts)))
     automaton.make_automaton()
     return automaton
 
@@ -232,13 +254,27 @@ _REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT)
 class Literals:
     """What a text must contain for a pattern to have a chance: one of ``plain`` in the lower-cased text,
     or, for patterns written to see through spacing ("c\\W*y\\W*b\\W*e\\W*r"), one of ``squeezed`` in the
-    lower-cased text with everything but letters and digits taken out (see ``squeeze``)."""
+    lower-cased text with everything but letters and digits taken out (see ``squeeze``).
+
+    ``count``: a pattern that holds its literals several times over ("(?:free|movies?)(?:\\W+(?:free|
+    movies?)){2,}") needs that many separate occurrences of ``plain`` literals, none overlapping another.
+    ``unless``: characters the literals were worked out without (``&`` of "&#?\\w+;", ``%`` of "%[\\da-f]{2}"):
+    a text that holds one of them may match without any literal, so the pattern runs on it."""
 
     plain: frozenset[str] = frozenset()
     squeezed: frozenset[str] = frozenset()
+    count: int = 1
+    unless: frozenset[str] = frozenset()
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
+# ASCII bytes that are not letters or digits, taken out of an ASCII text in one bytes.translate.
+_ASCII_NOT_KEPT = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
+def _kept(char: str) -> bool:
+    """Whether the squeezed view keeps ``char``: letters and decimal digits. The regex module counts
+    both as \\w, so no \\W can take them; str.isalnum would also keep "²" and "①", which \\W takes."""
+    return char.isalpha() or char.isdecimal()
 
 
 # The views of one text are wanted by every list that reads it: worked out once per comment.
@@ -250,7 +286,10 @@ def _lower(text: str) -> str:
 @lru_cache(maxsize=16)
 def squeeze(text: str) -> str:
     """Lower case, letters and digits only: what a "c\\W*y\\W*b\\W*e\\W*r" pattern sees of a text."""
-    return _NOT_ALNUM.sub("", text.lower())
+    lowered = _lower(text)
+    if lowered.isascii():
+        return lowered.encode("ascii").translate(None, _ASCII_NOT_KEPT).decode("ascii")
+    return "".join([c for c in lowered if _kept(c)])
 
 
 def required_literals(pattern: str) -> Literals | None:
@@ -265,11 +304,29 @@ def required_literals(pattern: str) -> Literals | None:
         return None
     if tree.state.flags & _C.SRE_FLAG_VERBOSE:
         return None
-    plain = _Analysis(squeezed=False).sequence(list(tree))[1]
+    items = list(tree)
+    plain = _Analysis(squeezed=False).sequence(items)[1]
     if plain:
-        return Literals(plain=plain)
-    squeezed = _Analysis(squeezed=True).sequence(list(tree))[1]
-    return Literals(squeezed=squeezed) if squeezed else None
+        return Literals(plain=plain, count=max(1, _Occurrences(plain).sequence(items)))
+    squeezed = _Analysis(squeezed=True).sequence(items)[1]
+    if squeezed:
+        return Literals(squeezed=squeezed)
+    # Patterns written to see through entities and %-encoding ("h(?:[\\W_]|&#?\\w+;)*a...") have no literal
+    # while "&" or "%" could be in the text; these characters are rare in a comment's cleaned text.
+    for squeezed_view in (False, True):
+        analysis = _Analysis(squeezed=squeezed_view, absent=_GUARDS)
+        exact, required = analysis.sequence(items)
+        if exact is not None and not exact:  # cannot match at all without them
+            return Literals(unless=frozenset(analysis.used))
+        if required:
+            view = "squeezed" if squeezed_view else "plain"
+            return Literals(**{view: required}, unless=frozenset(analysis.used))
+    return None
+
+
+# Characters a pattern may be analysed without (see Literals.unless): rare in cleaned comments, and the
+# same in upper and lower case.
+_GUARDS = frozenset("&%<\\")
 
 
 def _weight(literal: str) -> int:
@@ -288,8 +345,12 @@ class _Analysis:
     the best set of literals one of which each of its matches contains). In squeezed mode, characters
     other than letters and digits count as nothing, and so do repeats of classes of such characters."""
 
-    def __init__(self, squeezed: bool):
+    def __init__(self, squeezed: bool, absent: frozenset[str] = frozenset()):
         self.squeezed = squeezed
+        # Characters assumed not to be in the text: a node that needs one cannot match, and gives an empty
+        # exact set. ``used`` records those that made a difference.
+        self.absent = absent
+        self.used: set[str] = set()
 
     def sequence(self, items) -> tuple[set[str] | None, frozenset[str] | None]:
         run: set[str] = {""}
@@ -297,6 +358,8 @@ class _Analysis:
         candidates: list = []
         for op, av in items:
             exact, required = self.node(op, av)
+            if exact is not None and not exact:
+                return set(), None  # one part cannot match, so neither can the whole
             if required:
                 candidates.append(required)
             if exact is not None and len(run) * len(exact) <= _MAX_SET:
@@ -315,7 +378,10 @@ class _Analysis:
 
     def char(self, code: int) -> set[str]:
         c = chr(code).lower()
-        return {""} if self.squeezed and not c.isalnum() else {c}
+        if c in self.absent:
+            self.used.add(c)
+            return set()
+        return {""} if self.squeezed and not all(map(_kept, c)) else {c}
 
     def node(self, op, av) -> tuple[set[str] | None, frozenset[str] | None]:
         if op is _C.LITERAL:
@@ -332,6 +398,8 @@ class _Analysis:
                         chars |= self.char(code)
                 else:  # a negation, a category or a wide range
                     return None, None
+            if not chars and self.absent:
+                return set(), None  # every character of the class is assumed absent
             return chars, None
         if op is _C.CATEGORY and self.squeezed and av in _NON_ALNUM_CATEGORIES:
             return {""}, None
@@ -339,7 +407,10 @@ class _Analysis:
             return {""}, None  # takes no text
         if op is _C.ASSERT:
             # A lookaround takes no text, but what it looks for must be in the text.
-            return {""}, self.sequence(list(av[1]))[1] if not self.squeezed else None
+            exact, required = self.sequence(list(av[1]))
+            if exact is not None and not exact:
+                return set(), None
+            return {""}, required if not self.squeezed else None
         if op is _C.ASSERT_NOT:
             return {""}, None
         if op is _C.SUBPATTERN:
@@ -351,6 +422,8 @@ class _Analysis:
         if op in _REPEATS:
             low, high, sub = av
             exact, required = self.sequence(list(sub))
+            if exact is not None and not exact:
+                return ({""}, None) if low == 0 else (set(), None)
             if exact == {""}:
                 return {""}, None  # a repeat of nothing (squeezed "\\W*") is nothing
             if low == 0:
@@ -366,15 +439,58 @@ class _Analysis:
         exacts, requireds = [], []
         for alternative in alternatives:
             exact, required = self.sequence(list(alternative))
+            if exact is not None and not exact:
+                continue  # an alternative that cannot match adds nothing
             exacts.append(exact)
             if required is None and exact is not None:
                 required = _best([exact])
             requireds.append(required)
+        if not exacts:
+            return set(), None
         exact = set().union(*exacts) if all(e is not None for e in exacts) else None
         if exact is not None and len(exact) > _MAX_SET:
             exact = None
         required = frozenset().union(*requireds) if all(r is not None for r in requireds) else None
         return exact, required
+
+
+class _Occurrences:
+    """How many separate occurrences of ``literals`` every match of a parse tree holds at least: parts of
+    a sequence take separate text, so their counts add up; a repeat's copies count as many times as it
+    must repeat; alternatives count as their poorest. Lookarounds count nothing (what they see may be
+    text another part takes)."""
+
+    def __init__(self, literals: frozenset[str]):
+        self.literals = literals
+        self.analysis = _Analysis(squeezed=False)
+
+    def holds(self, strings: set[str]) -> int:
+        return int(bool(strings) and all(any(lit in s for lit in self.literals) for s in strings))
+
+    def sequence(self, items) -> int:
+        total, run = 0, {""}
+        for op, av in items:
+            exact = self.analysis.node(op, av)[0] if op is not _C.ASSERT else {""}
+            if exact is not None and len(run) * len(exact) <= _MAX_SET:
+                run = {a + b for a in run for b in exact}  # literal text continues: "f", "r", "e", "e"
+                continue
+            total += self.holds(run) + self.node(op, av)
+            run = {""}
+        return total + self.holds(run)
+
+    def node(self, op, av) -> int:
+        if op is _C.SUBPATTERN:
+            return self.sequence(list(av[-1]))
+        if op is _C.ATOMIC_GROUP:
+            return self.sequence(list(av))
+        if op is _C.BRANCH:
+            return min(self.sequence(list(a)) for a in av[1])
+        if op in _REPEATS:
+            return min(av[0], 16) * self.sequence(list(av[2]))
+        if op in (_C.ASSERT, _C.ASSERT_NOT):
+            return 0
+        exact = self.analysis.node(op, av)[0]
+        return self.holds(exact) if exact is not None else 0
 
 
 # Classes that match no letter or digit: \W, \s, and [\W_]-style sets of them.
@@ -387,7 +503,7 @@ def _non_alnum_class(items) -> bool:
     for op, av in items:
         if op is _C.CATEGORY and av in _NON_ALNUM_CATEGORIES:
             continue
-        if op is _C.LITERAL and not chr(av).isalnum():
+        if op is _C.LITERAL and not _kept(chr(av)):
             continue
         return False
     return True

@@ -225,6 +225,75 @@ def test_prefilter_skips_patterns_whose_literals_are_absent():
     assert matcher.candidates("C Y B E R security") == [2]
 
 
+@pytest.mark.parametrize("pattern, count", [
+    (r"free\W+free", 2),
+    (r"(?:(?:[CMX]AT|ATMA|CMAT)\W+){4,}", 4),
+    (r"(?:full|movies?)(?:[\W_]*+\w+){0,5}?(?:[\W_]*+(?:full|movies?)){2,}", 3),
+    (r"(?:free|x\d)\W+free", 1),  # one alternative needs no "free"
+    (r"free(?=\W+free)", 1),  # what a lookahead sees may be text counted already
+])
+def test_required_occurrences(pattern, count):
+    assert R.required_literals(pattern).count == count
+
+
+def test_a_pattern_needing_several_occurrences_runs_only_where_there_are_enough():
+    pattern = r"(?:full|movies?)(?:[\W_]*+\w+){0,5}?(?:[\W_]*+(?:full|movies?)){2,}"
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    assert matcher.candidates("full movie here") == []
+    assert matcher.candidates("movies, and the full movie") == [0]
+    assert matcher.candidates("moviemovies") == []  # "movie" and "movies" overlap: two occurrences, not three
+
+
+@pytest.mark.parametrize("pattern, text, unless", [
+    (r"\w*h(?:[\W_]|&#?\w+;)*a(?:[\W_]|&#?\w+;)*c(?:[\W_]|&#?\w+;)*k", "h&amp;a&#99;ck", "&"),
+    (r"i[\W_]*(?:%[\da-f]{2,}[\W_]*)*n[\W_]*(?:%[\da-f]{2,}[\W_]*)*t", "i%20n%2Dt", "%"),
+    (r"(?:%\d|<b)", "<b", "%<"),  # cannot match at all without them
+])
+def test_a_pattern_that_sees_through_entities_runs_where_they_could_be(pattern, text, unless):
+    literals = R.required_literals(pattern)
+    assert literals.unless == frozenset(unless)
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    assert matcher.patterns[0][1].search(text) and matcher.candidates(text) == [0]
+    assert matcher.candidates("a perfectly ordinary comment") == []
+
+
+def test_the_squeezed_view_drops_what_the_regex_module_counts_as_non_word():
+    # "²" is alphanumeric to str.isalnum but \W to the regex module, so c\W*y\W*b... matches through it.
+    pattern = r"c\W*+y\W*+b\W*+e\W*+r"
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    for text in ["c²y²b²e²r", "C①Y b-e.R"]:
+        assert matcher.patterns[0][1].search(text) and matcher.candidates(text) == [0], text
+
+
+# Patterns whose prefilter counts occurrences or assumes characters absent, SmokeDetector's among them.
+COUNTED_AND_GUARDED = [
+    r"(?:full|movies?|watch(?:es)?|online|free|downloads?|stream(?:s|ing)?)(?:[\W_]*+\w+){0,5}?"
+    r"(?:[\W_]*+(?:full|movies?|watch(?:es)?|online|free|downloads?|stream(?:s|ing)?)){2,}",
+    r"(?:(?:[CMX]AT|ATMA|CMAT)\W+){4,}",
+    r"(?:(?:Accenture|HDFC|Cisco|HCL|TCS|IBM)\W+){4,}",
+    r"(?:one|two|\d+)[\W_]*+(?:week|month)s?[\W_]*+(\w++[\W_]*+)?free(?:\W+free)+",
+    r"\w*h(?:[\W_]|&#?\w+;)*a(?:[\W_]|&#?\w+;)*c(?:[\W_]|&#?\w+;)*k(?:[\W_]|&#?\w+;)*s",
+    r"(?:\b|[a-z_]*?|\w*[a-z_])(?:9(?:[\W_]|&#?\w+;)*)(?:1(?:[\W_]|&#?\w+;)*)(?:9(?:[\W_]|&#?\w+;)*)1",
+    r"(?:%AD|%C2)?s(?:[\W_]|%AD|%C2)*e(?:[\W_]|%AD|%C2)*c(?:[\W_]|%AD|%C2)*u(?:[\W_]|%AD|%C2)*r",
+    r"(?:%E1%B4%BA|[nᴺⓝⓃ])[\W_]*(?:%[\da-f]{2,}[\W_]*)*(?:%E1%B4%CD|(?<!%)[aᵃⓐ])[\W_]*(?:%[\da-f]{2,}[\W_]*)*k",
+    r"(?:<b>|&lt;b&gt;)\s*free\s*(?:</b>|&lt;/b&gt;)",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_counting_and_absent_characters_never_drop_a_match(data):
+    import re
+
+    pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    padding = data.draw(st.sampled_from(["", "free movie ", "टिप्पणी: "]))
+    text = padding + text + padding
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    if matcher.patterns[0][1].search(text):
+        assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
+
+
 def test_a_runaway_pattern_in_a_list_is_stopped_and_counts_as_no_match(tmp_path, caplog):
     rules = one_list(tmp_path, "regex", [r"(a+)+$", "fine"])
     started = time.perf_counter()
