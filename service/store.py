@@ -78,6 +78,29 @@ return out
 """
 
 
+# Fresh results, cached and recorded inside Redis in one call. Per item: the cache entry, the verdict
+# record (head .. result .. "}"), the latest-verdict pointer and the queue entry; then each queue touched is
+# trimmed to the TTL. One script instead of a pipeline of four commands per comment: redis-py's packing and
+# parsing of 400 commands was a quarter of a batch of 100's time in the worker.
+_SAVE_SCRIPT = """
+local cache, record, latest, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local cache_ttl, record_ttl, created, cutoff = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local queues = {}
+for i = 9, #ARGV, 5 do
+  local digest, id, head, result, verdict = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  redis.call('SET', cache .. digest, result, 'EX', cache_ttl)
+  redis.call('SET', record .. id, head .. result .. '}', 'EX', record_ttl)
+  redis.call('SET', latest .. digest, id, 'EX', record_ttl)
+  redis.call('ZADD', queue .. verdict, created, id)
+  queues[verdict] = true
+end
+for verdict in pairs(queues) do
+  redis.call('ZREMRANGEBYSCORE', queue .. verdict, '-inf', cutoff)
+end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Check:
     """One comment being checked: the digest of what was scored, its verdict id, and the head of its
@@ -107,6 +130,7 @@ class Store:
         )
         self._feedback = self.redis.register_script(_FEEDBACK_SCRIPT)
         self._from_cache = self.redis.register_script(_FROM_CACHE_SCRIPT)
+        self._save = self.redis.register_script(_SAVE_SCRIPT)
         self._down_until = 0.0
         self._lock = threading.Lock()
 
@@ -172,22 +196,11 @@ class Store:
         """Cache fresh results (JSON text, verdict) and store their verdict records, in one round trip."""
         if not items:
             return
-
-        def run():
-            pipe = self.redis.pipeline(transaction=False)
-            queues = set()
-            for item, (result, verdict) in zip(items, results):
-                pipe.set(self._cache_key(model_version, item.digest), result, ex=self.cache_ttl)
-                pipe.set(self._verdict_key(item.id), item.head + result + "}", ex=self.verdict_ttl)
-                pipe.set(self._latest_key(site, item.digest), item.id, ex=self.verdict_ttl)
-                queue = self._queue_key(site, verdict)
-                pipe.zadd(queue, {item.id: created})
-                queues.add(queue)
-            for queue in queues:
-                pipe.zremrangebyscore(queue, "-inf", created - self.verdict_ttl)
-            pipe.execute()
-
-        self._call(run)
+        args = [self._cache_key(model_version, ""), self._verdict_key(""), self._latest_key(site, ""),
+                self._queue_key(site, ""), self.cache_ttl, self.verdict_ttl, created, created - self.verdict_ttl]
+        for item, (result, verdict) in zip(items, results):
+            args += [item.digest, item.id, item.head, result, verdict]
+        self._call(self._save, args=args)
 
     def verdict(self, verdict_id: str) -> dict | None:
         def run():
