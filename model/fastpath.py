@@ -25,7 +25,7 @@ import functools
 import math
 import re
 from itertools import chain, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -70,21 +70,45 @@ class Score(NamedTuple):
 _new_contribution = functools.partial(tuple.__new__, Contribution)
 
 
-class _Word(NamedTuple):
-    """What the scorer needs of one whitespace-separated word. Both vectorizers see a text word by word:
-    ``char_wb`` cuts each word on its own, and no token of the word vectorizer holds a space."""
+class _Growing:
+    """A numpy array that grows at its end, for the flat arrays of the word store."""
 
-    columns: np.ndarray  # the scorer's columns of its character n-grams, one entry per occurrence
-    tokens: tuple[str, ...]  # its tokens for the word vectorizer
-    token_columns: tuple[int, ...]  # their columns, -1 for a token outside the vocabulary
-    key: str  # how it reads in an explanation: its tokens ("site." and "site" are one word to a reader)
-    key_column: int  # the word vectorizer's column of ``key``, -1 if it has none
+    def __init__(self, dtype):
+        self.data = np.empty(4096, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values) -> None:
+        end = self.size + len(values)
+        if end > len(self.data):
+            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : end] = values
+        self.size = end
+
+
+class _Batch(NamedTuple):
+    """What the words of a batch give, each array in the order of the words."""
+
+    char_columns: np.ndarray  # the scorer's columns of every word's character n-grams, word after word
+    char_counts: np.ndarray  # per word: how many of those are its
+    tokens: np.ndarray  # every word's tokens for the word vectorizer, as ``_Words.token_ids`` numbers (-1: none)
+    token_counts: np.ndarray  # per word: how many of those are its
+    key_columns: np.ndarray  # per word: the word vectorizer's column of its key, -1 if it has none
+    ids: np.ndarray  # per word: its number in the store, for ``_Words.keys``
 
 
 class _Words:
-    """What each word gives, computed once per distinct word and kept."""
+    """What each whitespace-separated word gives, computed once per distinct word and kept. Both vectorizers
+    see a text word by word: ``char_wb`` cuts each word on its own, and no token of the word vectorizer
+    holds a space.
 
-    CACHE_SIZE = 200_000  # distinct words; an entry is a small int array and a few short strings
+    A word's number indexes flat arrays (its character n-gram columns, its tokens, its key's column), so a
+    batch turns its words into numbers with one dictionary lookup each and gathers the rest for all of
+    them with a few numpy operations. A word's key is how it reads in an explanation: its tokens ("site."
+    and "site" are one word to a reader)."""
+
+    CACHE_SIZE = 200_000  # distinct words; a word costs a dictionary entry, a short string and ~40 numbers
 
     def __init__(self, words, chars, offset: int):
         self.tokenize = re.compile(words.token_pattern).findall
@@ -92,28 +116,84 @@ class _Words:
         self.char_vocabulary = chars.vocabulary_
         self.char_ngrams = chars.ngram_range
         self.offset = offset  # of the character vectorizer's first column among the scorer's
-        self._cache: dict[str, _Word] = {}
+        # A number for every token of the word vectorizer's vocabulary, so that an n-gram of tokens is a
+        # number too (``FastScorer._word_grams``); a token outside every n-gram of it has none (-1).
+        self.token_ids: dict[str, int] = {}
+        for gram in words.vocabulary_:
+            for token in gram.split(" "):
+                self.token_ids.setdefault(token, len(self.token_ids))
+        self._clear()
 
-    def lookup(self, words: list[str]) -> list[_Word]:
-        entries = list(map(self._cache.get, words))
-        if None in entries:
-            entries = [entry or self._entry(word) for word, entry in zip(words, entries)]
-        return entries
+    def _clear(self) -> None:
+        self._cache: dict[str, int] = {}
+        self.keys: list[str] = []
+        self._chars = _Growing(np.int32)
+        self._tokens = _Growing(np.int32)
+        # Per word: where its character columns and tokens begin in the two arrays above, how many, its key.
+        self._char_starts, self._char_counts = _Growing(np.intp), _Growing(np.intp)
+        self._token_starts, self._token_counts = _Growing(np.intp), _Growing(np.intp)
+        self._key_columns = _Growing(np.intp)
+        self._kept = (0, 0, 0)  # words, character columns and tokens of the kept words
 
-    def _entry(self, word: str) -> _Word:
-        get = self.char_vocabulary.get
-        columns = np.array([c for c in map(get, _char_wb_grams(word, *self.char_ngrams)) if c is not None],
-                           dtype=np.intp) + self.offset
-        tokens = tuple(self.tokenize(word))
-        key = " ".join(tokens) or word
-        get = self.word_vocabulary.get
-        entry = _Word(columns, tokens, tuple(get(t, -1) for t in tokens), key, get(key, -1))
-        # Only ordinary words are kept: a 60 KB "word" would pin its n-grams in memory for good.
-        if len(word) <= CACHED_WORD_LENGTH:
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()  # crude, but bounded; a refill costs what the first fill did
-            self._cache[word] = entry
-        return entry
+    def gather(self, words: list[str]) -> _Batch:
+        """What ``words`` give. Words not seen before are worked out and, unless too long, kept."""
+        self._forget_uncached()
+        ids = np.fromiter(map(self._cache.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        missing = (ids < 0).nonzero()[0]
+        if len(missing):
+            if len(self._cache) + len(missing) > self.CACHE_SIZE:
+                self._clear()  # crude, but bounded; a refill costs what the first fill did
+                missing = np.arange(len(words))
+            ids[missing] = self._add([words[i] for i in missing.tolist()])
+        char_counts, token_counts = self._char_counts.data[ids], self._token_counts.data[ids]
+        return _Batch(_ragged(self._chars.data, self._char_starts.data[ids], char_counts) + self.offset,
+                      char_counts,
+                      _ragged(self._tokens.data, self._token_starts.data[ids], token_counts).astype(np.intp),
+                      token_counts, self._key_columns.data[ids], ids)
+
+    def _add(self, words: list[str]) -> list[int]:
+        """Work out each of ``words`` (some several times over) and give their numbers. Only ordinary words
+        are kept, as many as there is room for: a 60 KB "word" would pin its n-grams in memory for good.
+        The others are numbered after the kept ones and forgotten at the next batch."""
+        distinct = list(dict.fromkeys(words))
+        distinct.sort(key=lambda word: len(word) > CACHED_WORD_LENGTH)
+        kept = min(sum(len(word) <= CACHED_WORD_LENGTH for word in distinct), self.CACHE_SIZE - len(self._cache))
+        first, n_chars, n_tokens = len(self.keys), self._chars.size, self._tokens.size
+        numbers = dict(zip(distinct, range(first, first + len(distinct))))
+        char_get, token_get, word_get = self.char_vocabulary.get, self.token_ids.get, self.word_vocabulary.get
+        columns = [[c for c in map(char_get, _char_wb_grams(word, *self.char_ngrams)) if c is not None]
+                   for word in distinct]
+        tokens = list(map(self.tokenize, distinct))
+        keys = [" ".join(t) or word for t, word in zip(tokens, distinct)]
+        char_counts, token_counts = list(map(len, columns)), list(map(len, tokens))
+        self._char_starts.extend(n_chars + np.cumsum([0, *char_counts[:-1]]))
+        self._token_starts.extend(n_tokens + np.cumsum([0, *token_counts[:-1]]))
+        self._char_counts.extend(char_counts)
+        self._token_counts.extend(token_counts)
+        self._chars.extend(list(chain.from_iterable(columns)))
+        self._tokens.extend([token_get(t, -1) for t in chain.from_iterable(tokens)])
+        self._key_columns.extend([word_get(key, -1) for key in keys])
+        self.keys.extend(keys)
+        self._cache.update(zip(distinct[:kept], range(first, first + kept)))
+        self._kept = (first + kept, n_chars + sum(char_counts[:kept]), n_tokens + sum(token_counts[:kept]))
+        return [numbers[word] for word in words]
+
+    def _forget_uncached(self) -> None:
+        """Drop the words of the last batch that were too long to keep."""
+        n_words, n_chars, n_tokens = self._kept
+        if len(self.keys) == n_words:
+            return
+        del self.keys[n_words:]
+        for column in (self._char_starts, self._char_counts, self._token_starts, self._token_counts,
+                       self._key_columns):
+            column.size = n_words
+        self._chars.size, self._tokens.size = n_chars, n_tokens
+
+
+def _ragged(flat: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``flat[start : start + count]`` for each start and count, one after the other."""
+    ends = counts.cumsum()
+    return flat[np.arange(ends[-1] if len(ends) else 0) + (starts - ends + counts).repeat(counts)]
 
 
 class _Groups(NamedTuple):
@@ -171,10 +251,10 @@ class FastScorer:
         if chars.analyzer != "char_wb" or not isinstance(chars.preprocessor, PreparedText):
             raise ValueError("the fast path expects a char_wb vectorizer over PreparedText")
         self.word_ngrams = words.ngram_range
-        self.word_vocabulary = words.vocabulary_
         # One column space for both vectorizers, as in the pipeline: words first, then characters.
         self.n_words = len(words.vocabulary_)
         self.words = _Words(words, chars, self.n_words)
+        self._index_word_grams(words.vocabulary_)
         self.n_columns = self.n_words + len(chars.vocabulary_)
         self.idf = np.concatenate((words.idf_, chars.idf_)).astype(np.float64)
         coef = np.asarray(regression.coef_[0], dtype=np.float64)
@@ -195,36 +275,68 @@ class FastScorer:
             out.extend(self._score_batch(prepared[start : start + BATCH_SIZE], top))
         return out
 
+    def _index_word_grams(self, vocabulary: dict[str, int]) -> None:
+        """The word vectorizer's columns by tokens' numbers (``_Words.token_ids``): a list for single
+        tokens, with -1 last for the number -1; for each longer size, the n-grams as numbers (their
+        tokens' numbers as digits in base ``token_base``), sorted, and their columns in that order."""
+        token_ids = self.words.token_ids
+        self.token_base = len(token_ids)
+        if self.token_base ** self.word_ngrams[1] >= 2**63:
+            raise ValueError("the fast path expects the word n-grams to fit in 64 bits as numbers")
+        self.unigram_columns = np.full(self.token_base + 1, -1, dtype=np.intp)
+        grams: dict[int, list[tuple[int, int]]] = {}
+        for gram, column in vocabulary.items():
+            number = 0
+            for token in gram.split(" "):
+                number = number * self.token_base + token_ids[token]
+            if " " in gram:
+                grams.setdefault(gram.count(" ") + 1, []).append((number, column))
+            else:
+                self.unigram_columns[number] = column
+        self.gram_numbers, self.gram_columns = {}, {}
+        for size, pairs in grams.items():
+            pairs.sort()
+            self.gram_numbers[size] = np.array([number for number, _ in pairs], dtype=np.int64)
+            self.gram_columns[size] = np.array([column for _, column in pairs], dtype=np.intp)
+
+    def _word_grams(self, tokens: np.ndarray, token_rows: np.ndarray, size: int) -> np.ndarray:
+        """The word vectorizer's column of each n-gram of ``size`` consecutive tokens (-1: none, or the
+        n-gram runs from one comment into the next)."""
+        count = len(tokens) - size + 1
+        numbers = self.gram_numbers.get(size)
+        if count <= 0 or numbers is None:
+            return np.full(max(count, 0), -1, dtype=np.intp)
+        number = tokens[:count].astype(np.int64)
+        valid = token_rows[:count] == token_rows[size - 1 :]
+        for i in range(size):
+            part = tokens[i : i + count]
+            valid &= part >= 0
+            if i:
+                number = number * self.token_base + part
+        at = numbers.searchsorted(number).clip(max=len(numbers) - 1)
+        return np.where(valid & (numbers[at] == number), self.gram_columns[size][at], -1)
+
     def _score_batch(self, prepared: list[PreparedComment], top: int) -> list[Score]:
         n = len(prepared)
         split = [p.text.split() for p in prepared]
-        words = self.words.lookup(list(chain.from_iterable(split)))
+        words = self.words.gather(list(chain.from_iterable(split)))
+        n_words = len(words.ids)
         word_rows = np.arange(n).repeat(np.fromiter(map(len, split), dtype=np.intp, count=n))
         # The word n-grams of the batch, unigrams then bigrams ..., each in text order (so within a comment
-        # in sklearn's order, which a position in these arrays keeps); one made across two comments is dropped.
-        tokens = list(chain.from_iterable(map(attrgetter("tokens"), words)))
-        token_counts = np.fromiter(map(len, map(attrgetter("tokens"), words)), dtype=np.intp, count=len(words))
-        token_rows = word_rows.repeat(token_counts)
+        # in sklearn's order, which a position in these arrays keeps).
+        token_rows = word_rows.repeat(words.token_counts)
         low, high = self.word_ngrams
         gram_rows, gram_columns = [], []
-        if low == 1:
-            gram_rows.append(token_rows)
-            token_columns = chain.from_iterable(map(attrgetter("token_columns"), words))
-            gram_columns.append(np.fromiter(token_columns, dtype=np.intp, count=len(tokens)))
-        for size in range(max(low, 2), high + 1):
-            grams = list(map(" ".join, zip(*[tokens[i:] for i in range(size)])))
-            columns = np.fromiter(map(self.word_vocabulary.get, grams, repeat(-1)), dtype=np.intp, count=len(grams))
-            rows = token_rows[: len(grams)]
-            columns[rows != token_rows[size - 1 :]] = -1
-            gram_rows.append(rows)
-            gram_columns.append(columns)
+        for size in range(low, high + 1):
+            gram_columns.append(self.unigram_columns[words.tokens] if size == 1
+                                else self._word_grams(words.tokens, token_rows, size))
+            gram_rows.append(token_rows[: len(gram_columns[-1])])
         gram_rows, gram_columns = np.concatenate(gram_rows), np.concatenate(gram_columns)
         known = (gram_columns >= 0).nonzero()[0]
         # Then the character n-grams, word by word.
-        word_lengths = np.fromiter(map(len, map(attrgetter("columns"), words)), dtype=np.intp, count=len(words))
-        word_of = np.arange(len(words)).repeat(word_lengths)
+        word_of = np.arange(n_words).repeat(words.char_counts)
         rows = np.concatenate((gram_rows[known], word_rows[word_of]))
-        columns = np.concatenate((gram_columns[known], *map(attrgetter("columns"), words)))
+        columns = np.concatenate((gram_columns[known], words.char_columns))
         groups = _group(rows, columns, n, self.n_columns)
         first = groups.order[groups.starts]
         group_rows, group_columns = rows[first], columns[first]
@@ -247,9 +359,9 @@ class FastScorer:
         # among them by occurrence. The word n-grams' occurrences go to a bin past the last word.
         per_occurrence = (shares / counts)[groups.group]
         word_index = np.empty(len(columns), dtype=np.intp)
-        word_index[: len(known)] = len(words)
+        word_index[: len(known)] = n_words
         word_index[len(known) :] = word_of
-        word_shares = np.bincount(word_index[groups.order], per_occurrence, minlength=len(words) + 1)[:-1]
+        word_shares = np.bincount(word_index[groups.order], per_occurrence, minlength=n_words + 1)[:-1]
         token_groups = (group_columns < self.n_words).nonzero()[0]
         # A word n-gram's first occurrence (its position among the occurrences, all of them word n-grams
         # before any character n-gram) orders it among its comment's.
@@ -270,18 +382,18 @@ class FastScorer:
         n, n_tokens, n_measures = len(meta), len(token_keys), meta.shape[1]
         # Where each word's share goes: the known word or phrase of its comment that reads the same (the
         # word's own tokens, so among the comment's n-grams whenever it is in the vocabulary) ...
-        key_columns = np.fromiter(map(attrgetter("key_column"), words), dtype=np.intp, count=len(words))
-        word_keys = word_rows * self.n_columns + key_columns
+        word_keys = word_rows * self.n_columns + words.key_columns
         target = token_keys.searchsorted(word_keys)
         found = np.concatenate((token_keys, [-2]))[target] == word_keys  # -2: below every word key
         # ... or, for a word with a known n-gram, a candidate of its own, one per comment and reading.
         others: dict[tuple[int, str], int] = {}
-        nowhere = n_tokens + len(words)
+        nowhere = n_tokens + len(words.ids)
         missing = (~found).nonzero()[0]
-        for i, row in zip(missing.tolist(), word_rows[missing].tolist()):
-            word = words[i]
-            if len(word.columns):
-                target[i] = n_tokens + others.setdefault((row, word.key), len(others))
+        keys = self.words.keys
+        for i, row, number, count in zip(missing.tolist(), word_rows[missing].tolist(), words.ids[missing].tolist(),
+                                         words.char_counts[missing].tolist()):
+            if count:
+                target[i] = n_tokens + others.setdefault((row, keys[number]), len(others))
             else:
                 target[i] = nowhere
         n_words = n_tokens + len(others)

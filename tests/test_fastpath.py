@@ -51,10 +51,25 @@ def test_a_huge_word_is_scored_but_not_kept_in_the_word_cache(scorer):
     from model.fastpath import CACHED_WORD_LENGTH
 
     fast = FastScorer(scorer.artifact.pipeline)
-    word = "x" * 60_000
-    fast.score(prepare(f"ordinary words and {word}"))
+    word = "spamword" * 7_500  # not one letter repeated: prepare cuts a run down to two
+    alone = fast.score(prepare(f"ordinary words and {word}"))
     assert "ordinary" in fast.words._cache
+    assert word in fast.words.keys  # scored
     assert all(len(w) <= CACHED_WORD_LENGTH for w in fast.words._cache)
+    # Its n-grams are forgotten at the next batch, and scoring it again gives what it gave.
+    fast.score(prepare("more ordinary words"))
+    assert len(fast.words.keys) == len(fast.words._cache)
+    assert fast.words._chars.size < len(word)
+    assert fast.score(prepare(f"ordinary words and {word}")) == alone
+
+
+def test_a_full_word_cache_starts_again_and_scores_the_same(scorer, shared_prepared):
+    fast = FastScorer(scorer.artifact.pipeline)
+    expected = fast.score_many(shared_prepared[:2000])
+    small = FastScorer(scorer.artifact.pipeline)
+    small.words.CACHE_SIZE = 500  # a batch of 512 comments brings more new words than that
+    assert small.score_many(shared_prepared[:2000]) == expected
+    assert 0 < len(small.words._cache) <= 500
 
 
 # --------------------------------------------------------------------------------------------------
