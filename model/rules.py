@@ -356,6 +356,11 @@ class _Analysis:
         run: set[str] = {""}
         exact_all = True
         candidates: list = []
+        # A second run carried through optional repeats ("fuc*k"): a match either takes a first copy, and
+        # holds the run so far followed by it ("fuc", kept in ``closed``), or takes none and the run goes
+        # on ("fuk"). Its candidates join the first run's; the best of all is chosen.
+        through: set[str] | None = None
+        closed: set[str] = set()
         for op, av in items:
             exact, required = self.node(op, av)
             if exact is not None and not exact:
@@ -364,8 +369,22 @@ class _Analysis:
                 candidates.append(required)
             if exact is not None and len(run) * len(exact) <= _MAX_SET:
                 run = {a + b for a in run for b in exact}
+                if through is not None:
+                    if len(through) * len(exact) + len(closed) <= _MAX_SET:
+                        through = {a + b for a in through for b in exact}
+                    else:
+                        candidates.append(through | closed)
+                        through, closed = None, set()
                 continue
             exact_all = False
+            copy = self.sequence(list(av[2]))[0] if op in _REPEATS and av[0] == 0 else None
+            base = through if through is not None else run
+            if copy and "" not in copy and len(closed) + len(base) * len(copy) <= _MAX_SET:
+                closed |= {a + b for a in base for b in copy}
+                through = base
+            elif through is not None:
+                candidates.append(through | closed)
+                through, closed = None, set()
             if op in _REPEATS and av[0] >= 1:
                 # "x+" or "(ab){2,}": the first copies are literal text that continues the run.
                 head, _ = self.sequence(list(av[2]) * min(av[0], 4))
@@ -374,6 +393,8 @@ class _Analysis:
             candidates.append(run)
             run = set(exact) if exact is not None else {""}
         candidates.append(run)
+        if through is not None:
+            candidates.append(through | closed)
         return (run if exact_all else None), _best(candidates)
 
     def char(self, code: int) -> set[str]:

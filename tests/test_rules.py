@@ -168,6 +168,8 @@ def test_a_broken_rule_file_stops_the_service_at_start_up(tmp_path, service_conf
     (r"^.*+$(?<=\d\W++Virk$)", {"virk"}, set()),
     (r"c\W*+y\W*+b\W*+e\W*+r", set(), {"cyber"}),
     (r"b[\W_]*+i[\W_]*+l[\W_]*+l", set(), {"bill"}),
+    (r"(?:mother)?fuc*k", {"fuc", "fuk", "motherfuc", "motherfuk"}, set()),  # a first "c", or none
+    (r"fuc*king", {"king"}, set()),  # the run after the repeat, when it weighs more
 ])
 def test_required_literals(pattern, plain, squeezed):
     assert R.required_literals(pattern) == R.Literals(frozenset(plain), frozenset(squeezed))
