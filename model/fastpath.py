@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .features import META_FEATURES, WORD_PATTERN, PreparedComment, PreparedText, meta_row
+from .features import META_FEATURES, WORD_PATTERN, PreparedComment, PreparedText, meta_rows
 
 # Words up to this long are cached per word; longer ones (junk, or an attack on memory) are not.
 CACHED_WORD_LENGTH = 64
@@ -348,9 +348,7 @@ class FastScorer:
         norms = np.sqrt(np.bincount(part, values * values, minlength=2 * n))
         shares = values * self.coef[group_columns] / norms[part]
         parts = np.bincount(part, shares, minlength=2 * n)
-        raw = np.fromiter(chain.from_iterable(map(meta_row, prepared)), dtype=np.float64,
-                          count=n * len(META_FEATURES))
-        meta = (raw.reshape(n, -1) - self.meta_mean) / self.meta_scale * self.meta_coef
+        meta = (meta_rows(prepared) - self.meta_mean) / self.meta_scale * self.meta_coef
         decision = self.intercept + parts[0::2] + parts[1::2] + np.add.reduce(meta, axis=1)
         # Platt scaling, as sklearn's _SigmoidCalibration: p = 1 / (1 + exp(a * decision + b)).
         log_odds = (-(self.a * decision + self.b)).tolist()

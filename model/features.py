@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 import scipy.sparse as sp
@@ -157,32 +159,60 @@ META_FEATURES = (
 )
 
 
-def meta_row(p: PreparedComment) -> list[float]:
-    """The raw (unscaled) numeric features of one prepared comment, in META_FEATURES order."""
-    content_links = external_links(p)
-    author = [link for link in p.links if link.source == "author_url"]
-    letters = max(p.letters, 1)
-    return [
-        math.log1p(len(content_links)),
-        math.log1p(sum(link.shortener for link in content_links)),
-        math.log1p(len({link.registered_domain for link in content_links})),
-        p.link_chars / max(p.length + p.link_chars, 1),
-        float(any(link.obfuscated for link in content_links)),
-        float(any(link.ip for link in content_links)),
-        math.log1p(p.emails),
-        math.log1p(p.phones),
-        math.log1p(len(p.phone_numbers)),
-        p.upper / letters,
-        math.log1p(p.length),
-        p.latin / letters,
-        p.devanagari / letters,
-        (p.letters - p.latin - p.devanagari) / letters,
-        math.log1p(p.digits),
-        math.log1p(max(p.longest_run - 2, 0)),
-        math.log1p(p.exclamations),
-        float(p.author_url),
-        float(any(link.shortener for link in author)),
-    ]
+# The counts of a PreparedComment that the measures read, in one getter.
+_COUNTS = attrgetter("length", "letters", "latin", "devanagari", "upper", "digits", "emails", "phones", "link_chars",
+                     "longest_run", "exclamations", "author_url")
+
+
+def meta_rows(prepared: list[PreparedComment]) -> np.ndarray:
+    """The raw (unscaled) numeric features of prepared comments, one row each in META_FEATURES order. The
+    arithmetic is done for all of them at once; each number is the one Python's own arithmetic gives
+    (``_log1p``), so a comment's row does not depend on the others."""
+    n = len(prepared)
+    counts = np.fromiter(chain.from_iterable(map(_COUNTS, prepared)), dtype=np.int64, count=n * 12).reshape(n, 12)
+    length, letters, latin, devanagari, upper, digits, emails, phones, link_chars, run, exclamations, author = \
+        counts.T
+    numbers = np.fromiter(map(len, map(attrgetter("phone_numbers"), prepared)), dtype=np.int64, count=n)
+    # Link facts: most comments have no links at all, so these are worked out only for those that do.
+    links = np.zeros((n, 6), dtype=np.int64)
+    for i in np.fromiter(map(len, map(attrgetter("links"), prepared)), dtype=np.intp, count=n).nonzero()[0].tolist():
+        content = external_links(prepared[i])
+        links[i] = (len(content), sum(link.shortener for link in content),
+                    len({link.registered_domain for link in content}), any(link.obfuscated for link in content),
+                    any(link.ip for link in content),
+                    any(link.shortener for link in prepared[i].links if link.source == "author_url"))
+    shares = np.maximum(letters, 1).astype(np.float64)
+    rows = np.empty((n, len(META_FEATURES)), dtype=np.float64)
+    rows[:, 0:3] = _log1p(links[:, 0:3])
+    rows[:, 3] = link_chars / np.maximum(length + link_chars, 1)
+    rows[:, 4:6] = links[:, 3:5]
+    rows[:, 6] = _log1p(emails)
+    rows[:, 7] = _log1p(phones)
+    rows[:, 8] = _log1p(numbers)
+    rows[:, 9] = upper / shares
+    rows[:, 10] = _log1p(length)
+    rows[:, 11] = latin / shares
+    rows[:, 12] = devanagari / shares
+    rows[:, 13] = (letters - latin - devanagari) / shares
+    rows[:, 14] = _log1p(digits)
+    rows[:, 15] = _log1p(np.maximum(run - 2, 0))
+    rows[:, 16] = _log1p(exclamations)
+    rows[:, 17] = author
+    rows[:, 18] = links[:, 5]
+    return rows
+
+
+# math.log1p of 0, 1, 2 ...: looked up, the same numbers whatever libm numpy's own log1p would use.
+_LOG1P_TABLE = np.array([math.log1p(i) for i in range(4096)])
+
+
+def _log1p(counts: np.ndarray) -> np.ndarray:
+    """``math.log1p`` of each of ``counts`` (integers, not negative)."""
+    out = _LOG1P_TABLE[np.minimum(counts, len(_LOG1P_TABLE) - 1)]
+    big = counts >= len(_LOG1P_TABLE)
+    if big.any():
+        out[big] = [math.log1p(c) for c in counts[big].tolist()]
+    return out
 
 
 class PrepareComments(TransformerMixin, BaseEstimator):
@@ -225,7 +255,7 @@ class MetaFeatures(TransformerMixin, BaseEstimator):
     """The numeric features of META_FEATURES, standardised with the training mean and spread."""
 
     def fit(self, X, y=None):
-        rows = np.array([meta_row(p) for p in X], dtype=float)
+        rows = meta_rows(list(X))
         self.mean_ = rows.mean(axis=0)
         scale = rows.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -234,7 +264,7 @@ class MetaFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "mean_")
-        rows = np.array([meta_row(p) for p in X], dtype=float).reshape(-1, len(META_FEATURES))
+        rows = meta_rows(list(X))
         return sp.csr_matrix((rows - self.mean_) / self.scale_)
 
     def get_feature_names_out(self, input_features=None):

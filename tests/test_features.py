@@ -1,0 +1,63 @@
+import math
+
+import numpy as np
+import pytest
+
+from model.comment import Comment
+from model.features import META_FEATURES, external_links, meta_rows, prepare
+
+
+def measures_one_by_one(p) -> list[float]:
+    """META_FEATURES of one comment, the obvious way."""
+    content_links = external_links(p)
+    author = [link for link in p.links if link.source == "author_url"]
+    letters = max(p.letters, 1)
+    return [
+        math.log1p(len(content_links)),
+        math.log1p(sum(link.shortener for link in content_links)),
+        math.log1p(len({link.registered_domain for link in content_links})),
+        p.link_chars / max(p.length + p.link_chars, 1),
+        float(any(link.obfuscated for link in content_links)),
+        float(any(link.ip for link in content_links)),
+        math.log1p(p.emails),
+        math.log1p(p.phones),
+        math.log1p(len(p.phone_numbers)),
+        p.upper / letters,
+        math.log1p(p.length),
+        p.latin / letters,
+        p.devanagari / letters,
+        (p.letters - p.latin - p.devanagari) / letters,
+        math.log1p(p.digits),
+        math.log1p(max(p.longest_run - 2, 0)),
+        math.log1p(p.exclamations),
+        float(p.author_url),
+        float(any(link.shortener for link in author)),
+    ]
+
+
+ODD = [
+    Comment(content=""),
+    Comment(content="Visit bit.ly/abc, bit.ly/abc and 1.2.3.4/x or evil[.]com!!! Call +91 98765 43210 or a@b.com",
+            author_url="tinyurl.com/zz", permalink="https://blog.example.com/p"),
+    Comment(content="see https://blog.example.com/other and https://elsewhere.org", permalink="https://blog.example.com/p"),
+    Comment(content="हिंदी में लिखा है, ABC def 123 " + "wow " * 2000 + "!!!!!!!!"),  # longer than the log1p table
+    Comment(content="a" * 10_000),
+]
+
+
+def test_measures_of_a_batch_are_exactly_those_of_each_comment_alone(examples):
+    prepared = [prepare(Comment.from_mapping(ex.comment)) for ex in examples[::7]] + [prepare(c) for c in ODD]
+    rows = meta_rows(prepared)
+    assert rows.shape == (len(prepared), len(META_FEATURES))
+    assert rows.tolist() == [measures_one_by_one(p) for p in prepared]
+
+
+@pytest.mark.parametrize("comment", ODD, ids=range(len(ODD)))
+def test_measures_of_odd_comments_are_the_obvious_ones(comment):
+    p = prepare(comment)
+    assert meta_rows([p]).tolist() == [measures_one_by_one(p)]
+
+
+def test_no_comments_have_no_measures():
+    assert meta_rows([]).shape == (0, len(META_FEATURES))
+    assert np.isfinite(meta_rows([prepare("x")])).all()
