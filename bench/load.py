@@ -8,7 +8,10 @@ Measures requests/s and p50/p99 latency at --connections connections for:
 then each worker's resident memory. Starts its own redis-server on a free port and stops everything at
 the end. Needs `wrk` (Debian: apt-get install wrk) and `redis-server`.
 
-Run:  .venv/bin/python bench/load.py [--duration 15] [--connections 16] [--workers 2]
+With --profile DIR, py-spy (pip install py-spy) samples every worker through each measured run and
+writes DIR/<run>-<pid>.txt (collapsed stacks) and prints the functions that take most of the samples.
+
+Run:  .venv/bin/python bench/load.py [--duration 15] [--connections 16] [--workers 2] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -98,9 +101,41 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def worker_pids(master: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
     return sorted(int(p) for p in out.split())
+
+
+def profile(pids: list[int], folder: Path, name: str, duration: int) -> list[subprocess.Popen]:
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = name.split(" (")[0].replace(" ", "-")
+    return [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(duration), "--rate", "200", "--format", "raw", "--output", str(folder / f"{slug}-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+
+
+def print_profile(folder: Path, name: str, top: int = 25) -> None:
+    """Share of the samples in which each function is on the stack (inclusive), over every worker."""
+    slug = name.split(" (")[0].replace(" ", "-")
+    inclusive: dict[str, int] = {}
+    total = 0
+    for path in folder.glob(f"{slug}-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            total += int(count)
+            for frame in set(stack.split(";")):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"-- {name}: {total} samples; functions on the stack in most of them", file=sys.stderr)
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
+        print(f"{100 * count / max(total, 1):5.1f}%  {frame}", file=sys.stderr)
 
 
 def main() -> int:
@@ -111,8 +146,11 @@ def main() -> int:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--rate-limit", default="100000000/minute",
                         help="SPAMGATE_RATE_LIMIT for the service: by default on but never reached; none to measure without")
+    parser.add_argument("--unix-socket", action="store_true", help="reach Redis through a Unix socket, not TCP")
+    parser.add_argument("--profile", type=Path, help="sample the workers with py-spy into this folder")
+    parser.add_argument("--only", nargs="*", help="run only these runs (ceiling, hit, miss, batch)")
     args = parser.parse_args()
-    for tool in ("wrk", "redis-server"):
+    for tool in ("wrk", "redis-server") + (("py-spy",) if args.profile else ()):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed")
 
@@ -125,9 +163,12 @@ def main() -> int:
             redis_port = free_port()
             procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                                            "--dir", tmp, "--appendonly", "yes", "--appendfsync", "everysec",
-                                           "--save", ""], stdout=subprocess.DEVNULL))
+                                           "--save", "", "--unixsocket", str(tmp / "redis.sock"),
+                                           "--unixsocketperm", "700"], stdout=subprocess.DEVNULL))
+            redis_url = (f"unix://{tmp / 'redis.sock'}?db=0" if args.unix_socket
+                         else f"redis://127.0.0.1:{redis_port}/0")
             _, token = add_key(tmp / "keys.json", "bench", "client")
-            env = {**os.environ, "SPAMGATE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            env = {**os.environ, "SPAMGATE_REDIS_URL": redis_url,
                    "SPAMGATE_KEYS_FILE": str(tmp / "keys.json"), "SPAMGATE_WORKERS": str(args.workers),
                    # The limiter stays on (its Redis round trip is part of the cost) but never refuses.
                    "SPAMGATE_RATE_LIMIT": args.rate_limit}
@@ -148,6 +189,9 @@ def main() -> int:
                 "cache miss": ("service", "/v1/comments/check", 0, "true"),
                 "batch of 100": ("service", "/v1/comments/check-batch", 100, "true"),
             }
+            if args.only:
+                runs = {name: run for name, run in runs.items()
+                        if name.split()[0] == "ceiling" or any(word in name for word in args.only)}
             results = {}
             for name, (target, path, batch, unique) in runs.items():
                 script = tmp / f"{target}-{batch}-{unique}.lua"
@@ -155,7 +199,19 @@ def main() -> int:
                                   .replace("{UNIQUE}", unique).replace("{TOKEN}", token))
                 url = f"http://127.0.0.1:{ports[target]}{path}"
                 wrk(url, script, args.connections, 3)  # warm-up: caches, connections, page faults
+                samplers = (profile(worker_pids(service.pid if target == "service" else ceiling.pid),
+                                    args.profile, name, args.duration) if args.profile else [])
+                workers = worker_pids(service.pid if target == "service" else ceiling.pid)
+                before = cpu_seconds(workers), cpu_seconds([procs[0].pid])
                 results[name] = wrk(url, script, args.connections, args.duration)
+                after = cpu_seconds(workers), cpu_seconds([procs[0].pid])
+                done = results[name]["requests_per_s"] * args.duration
+                results[name]["worker_cpu_ms"] = 1000 * (after[0] - before[0]) / done
+                results[name]["redis_cpu_ms"] = 1000 * (after[1] - before[1]) / done
+                for sampler in samplers:
+                    sampler.wait(timeout=60)
+                if samplers:
+                    print_profile(args.profile, name)
                 print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
             memory = [rss_mb(pid) for pid in worker_pids(service.pid)]
         finally:
@@ -170,11 +226,13 @@ def main() -> int:
     top = results["ceiling (trivial Flask endpoint)"]["requests_per_s"]
     print(f"\ngunicorn, {args.workers} sync workers, wrk 2 threads x {args.connections} connections, "
           f"{args.duration}s per run, loopback, one 2-core machine shared by wrk and the service")
-    print(f"{'run':<34}{'req/s':>10}{'x ceiling':>11}{'comments/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}  socket errors")
+    print(f"{'run':<34}{'req/s':>10}{'x ceiling':>11}{'comments/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}"
+          f"{'worker CPU ms/req':>19}{'Redis CPU ms/req':>18}  socket errors")
     for name, r in results.items():
         comments = r["requests_per_s"] * (100 if "batch" in name else 1)
         print(f"{name:<34}{r['requests_per_s']:>10.0f}{r['requests_per_s'] / top:>11.2f}{comments:>12.0f}"
-              f"{r['p50']:>10}{r['p99']:>10}{r['non_2xx']:>9}  {r['socket_errors']}")
+              f"{r['p50']:>10}{r['p99']:>10}{r['non_2xx']:>9}{r['worker_cpu_ms']:>19.3f}{r['redis_cpu_ms']:>18.3f}"
+              f"  {r['socket_errors']}")
     print("worker resident memory (MB): " + ", ".join(f"{m:.0f}" for m in memory))
     return 0
 

@@ -30,7 +30,8 @@ CACHE = Counter("spamgate_verdict_cache_total", "Verdict cache lookups, by resul
 RULES_FIRED = Counter("spamgate_rules_fired_total", "Reasons other than the classifier's and links, by code, "
                       "counted when a comment is scored (not on a cache hit)", ["code"])
 REDIS_ERRORS = Counter("spamgate_redis_errors_total", "Redis commands that failed (connection, timeout, error reply)")
-RATE_LIMIT_ERRORS = Counter("spamgate_rate_limit_errors_total", "Failures of the rate limiter's storage")
+RATE_LIMIT_ERRORS = Counter("spamgate_rate_limit_errors_total",
+                            "Requests served unlimited because the rate limiter's storage failed")
 # An info metric would be the natural type, but prometheus_client's multiprocess mode has none; the
 # usual stand-in is a gauge at 1 with the version as a label. livemax: the answer of the workers alive.
 MODEL = Gauge("spamgate_model_info", "The model version in use (1; 0 for one replaced by a reload)", ["version"],

@@ -106,6 +106,27 @@ def test_while_redis_is_down_checks_are_served_and_the_failure_is_logged(limited
         redis_server.start()
 
 
+def test_a_paused_redis_costs_the_limiter_one_timeout_not_one_per_request(limited, auth, running_redis):
+    """After a failure the limiter leaves Redis alone for a second: ten checks while Redis answers nothing
+    cost about two timeouts in all (the limiter's first and the store's), not ten."""
+    import os
+    import signal
+    import time
+
+    client = limited("100/minute", redis_timeout=0.25)
+    assert post(client, auth()).status_code == 200
+    os.kill(running_redis.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        statuses = [post(client, auth(), {"content": f"comment {i} while Redis is paused"}).status_code
+                    for i in range(10)]
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(running_redis.process.pid, signal.SIGCONT)
+    assert statuses == [200] * 10
+    assert elapsed < 4 * 0.25, f"{elapsed:.2f}s for ten checks with a 0.25 s Redis timeout"
+
+
 @pytest.mark.parametrize("value", ["lots", "10/fortnight"])
 def test_a_bad_rate_limit_is_refused(value, tmp_path):
     with pytest.raises(config.ConfigError, match="SPAMGATE_RATE_LIMIT"):
