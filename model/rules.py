@@ -161,11 +161,15 @@ class PatternMatcher:
         self.patterns = list(patterns)
         plain: dict[str, list[int]] = {}
         squeezed: dict[str, list[int]] = {}
-        always, unless, counts = [], {}, {}
+        always, short, unless, counts = [], [], {}, {}
         for i, (source, _) in enumerate(self.patterns):
             literals = required_literals(source)
             if literals is None:
-                always.append(i)
+                longest = longest_text(source)
+                if longest is None:
+                    always.append(i)
+                else:
+                    short.append((longest, i))
                 continue
             for literal in literals.plain:
                 plain.setdefault(literal, []).append(i)
@@ -179,11 +183,13 @@ class PatternMatcher:
         self._squeezed = _automaton(squeezed, {})
         self.always = tuple(always)  # patterns with no literal to wait for: run on every text
         self._unless = {char: tuple(indexes) for char, indexes in unless.items()}
+        self._short = tuple(short)  # (the longest text it can match, pattern) for "^...$" patterns
         self._counts = counts
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
         found = set(self.always)
+        found.update(i for longest, i in self._short if len(text) <= longest)
         for char, indexes in self._unless.items():
             if char in text:
                 found.update(indexes)
@@ -322,6 +328,25 @@ def required_literals(pattern: str) -> Literals | None:
             view = "squeezed" if squeezed_view else "plain"
             return Literals(**{view: required}, unless=frozenset(analysis.used))
     return None
+
+
+def longest_text(pattern: str) -> int | None:
+    """The longest text ``pattern`` can match at all, for a pattern that must take the whole text
+    ("^(?-i:[sdfghjkl]{6,40})$"): its widest match and the line end ``$`` may stand before. None for
+    any other pattern."""
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    try:
+        tree = _parser.parse(pattern)
+    except Exception:
+        return None
+    items = list(tree)
+    if tree.state.flags & (_C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_VERBOSE) or len(items) < 2:
+        return None
+    if items[0] != (_C.AT, _C.AT_BEGINNING) or items[-1] not in ((_C.AT, _C.AT_END), (_C.AT, _C.AT_END_STRING)):
+        return None
+    widest = tree.getwidth()[1]
+    return widest + 2 if widest < _C.MAXREPEAT - 1 else None  # +2: under (?w) "\r\n" ends a line
 
 
 # Characters a pattern may be analysed without (see Literals.unless): rare in cleaned comments, and the

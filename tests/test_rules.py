@@ -296,6 +296,33 @@ def test_counting_and_absent_characters_never_drop_a_match(data):
         assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
 
 
+@pytest.mark.parametrize("pattern, longest", [
+    (r"^(?-i:(?!dfdfdsfsd$)[sdfghjkl]{6,40})$", 42),
+    (r"^\w{0,3}w.{0,2}ng.?d.{0,2}ng\w{0,3}$", 19),
+    (r"^[a-z]+$", None), (r"^ab", None), (r"(?m)^ab$", None), (r"^ab$|x", None),
+])
+def test_a_whole_text_pattern_runs_only_on_texts_it_could_take(pattern, longest):
+    assert R.longest_text(pattern) == longest
+    if longest:
+        matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+        assert matcher.always == ()
+        assert matcher.candidates("x" * longest) == [0]
+        assert matcher.candidates("x" * (longest + 1)) == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_length_bound_never_drops_a_match(data):
+    import re
+
+    pattern = data.draw(st.sampled_from([r"^(?-i:[sdfghjkl]{6,40})$", r"^\w{0,3}w.{0,2}ng.?d.{0,2}ng\w{0,3}$",
+                                         r"^\s*<p>\s*\d{1,9}\s*</p>\s*\Z"]))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
+    if matcher.patterns[0][1].search(text):
+        assert matcher.candidates(text) == [0], (pattern, text)
+
+
 def test_a_runaway_pattern_in_a_list_is_stopped_and_counts_as_no_match(tmp_path, caplog):
     rules = one_list(tmp_path, "regex", [r"(a+)+$", "fine"])
     started = time.perf_counter()
