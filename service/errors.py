@@ -21,11 +21,19 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    414: "too_large",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     429: "rate_limited",
+    431: "too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "unavailable",
 }
+
+
+def code_for(status: int) -> str:
+    return _CODES.get(status, "http_error")
 
 
 class ApiError(Exception):
@@ -53,7 +61,7 @@ def install(app: Flask) -> None:
         if status == 413:
             message = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         allow = [(k, v) for k, v in e.get_headers() if k.lower() == "allow"]  # a 405 says what is allowed
-        return jsonify(ApiError(status, _CODES.get(status, "http_error"), message).body()), status, allow
+        return jsonify(ApiError(status, code_for(status), message).body()), status, allow
 
     @app.errorhandler(ParseException)
     def _bad_framing(e: ParseException):

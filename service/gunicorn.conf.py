@@ -27,7 +27,8 @@ if _metrics is None or not _metrics.name.startswith(f"spamgate-metrics-{_os.getp
 wsgi_app = "service.wsgi:app"
 bind = [_settings.bind]
 workers = _settings.workers
-worker_class = "sync"
+# The sync worker, with gunicorn's own refusals (oversized headers, smuggling attempts) answered in JSON.
+worker_class = "service.worker.JsonErrorWorker"
 preload_app = True
 timeout = 30
 graceful_timeout = 30

@@ -26,6 +26,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.errors import code_for
 from tests.servers import module_gunicorn
 
 CHECK = "/v1/comments/check"
@@ -177,7 +178,8 @@ ROWS = [
         half_close=True, guard="werkzeug's ClientDisconnected on gunicorn's NoMoreData"),
 ]
 
-# Requests gunicorn must refuse itself (4xx, not JSON: the app never sees them) without losing the worker.
+# Requests gunicorn must refuse itself (the app never sees them) without losing the worker; the answer is
+# still the service's JSON error (service/worker.py).
 SERVER_ROWS = [
     Row("a-100-kb-header", _json({"content": "hi"}), 431, headers=(("X-Padding", "p" * 100_000),),
         guard="limit_request_field_size"),
@@ -364,6 +366,8 @@ def test_gunicorn_refuses_with_a_4xx_and_the_worker_lives(row, server):
     head, body = raw_request(row, server.token)
     status, answer, elapsed = exchange(server.port, head, body, timeout=10)
     assert status == row.status, f"{row.id}: {status} {answer[:200]!r}"
+    error = json.loads(answer)["error"]
+    assert error["code"] == code_for(row.status) and 0 < len(error["message"]) <= 200, error
     assert elapsed <= row.within
     assert server.worker_pids() == workers, "a worker died on this request"
     head, body = raw_request(Row("after", _json({"content": "still serving?"}), 200), server.token)
