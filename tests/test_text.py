@@ -399,3 +399,16 @@ MEMORY = [
 def test_memory_stays_within_a_few_bytes_per_input_character(func, unit):
     per_char = peak_bytes_per_char(func, sized(unit, 200_000))
     assert per_char <= MAX_BYTES_PER_CHAR, f"{per_char:.0f} bytes per character"
+
+
+def test_a_phone_number_seen_before_is_not_parsed_again(monkeypatch):
+    parsed = []
+    parse = T._parse_phone
+    monkeypatch.setattr(T, "_parse_phone", lambda text, region: parsed.append(text) or parse(text, region))
+    T._valid_phone.cache_clear()
+    first = T.valid_phone_numbers(["+91 98765 43210", "0000 0000 0000"])
+    assert first == ("+919876543210",)
+    assert parsed
+    parsed.clear()
+    assert T.valid_phone_numbers(["0000 0000 0000", "+91 98765 43210", "+91 98765 43210"]) == first
+    assert parsed == []
