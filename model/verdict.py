@@ -34,6 +34,9 @@ from .rules import RuleList, SiteRules, Subject, author_key
 ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 # Rules that overrule a trusted author.
 BLOCKING = frozenset({"honeypot", "blocked_domain", "blocked_phrase", "blocked_pattern"})
+# A site's moderators named this phrase or pattern: whatever the classifier thinks, a person looks. Their
+# weight decides between review and block; it never leaves the comment at allow.
+HOLD_FOR_REVIEW = frozenset({"blocked_phrase", "blocked_pattern"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
     if probability >= policy.block_threshold:
         verdict = BLOCK
     elif probability >= policy.review_threshold:
+        verdict = REVIEW
+    elif any(r.code in HOLD_FOR_REVIEW for r in reasons):
         verdict = REVIEW
     else:
         verdict = ALLOW

@@ -87,3 +87,19 @@ def test_a_shortener_is_never_internal(scorer):
     result = scorer.check(Comment(content="read https://bit.ly/abc", permalink="https://bit.ly/post"))
     assert result["links"][0]["internal"] is False
     assert "shortened_link" in {r["code"] for r in result["reasons"]}
+
+
+@pytest.mark.parametrize("rules", [
+    pytest.param({"blocked_phrases": ("satta king",)}, id="phrase"),
+    pytest.param({"blocked_patterns": (r"satta\W*king",)}, id="pattern"),
+])
+def test_a_sites_blocked_phrase_or_pattern_holds_even_a_confident_ham_comment_for_review(scorer, rules):
+    from model.rules import SiteRules
+
+    comment = "best satta king results here"  # spam the classifier takes for ham (0.006)
+    plain = scorer.check(comment)
+    assert plain["verdict"] == "allow" and plain["spam_probability"] < expit(-5.0)  # +5 alone leaves it below 0.5
+    held = scorer.check(comment, Policy().for_site(SiteRules(**rules)))
+    assert held["verdict"] == "review"
+    assert held["spam_probability"] < 0.5  # the arithmetic is unchanged; the rule sets the floor
+    assert held["reasons"][0]["code"] in ("blocked_phrase", "blocked_pattern")
