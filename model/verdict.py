@@ -37,6 +37,9 @@ BLOCKING = frozenset({"honeypot", "blocked_domain", "blocked_phrase", "blocked_p
 # A site's moderators named this phrase or pattern: whatever the classifier thinks, a person looks. Their
 # weight decides between review and block; it never leaves the comment at allow.
 HOLD_FOR_REVIEW = frozenset({"blocked_phrase", "blocked_pattern"})
+# Raised whenever ``decide`` changes what it makes of the same settings: it is part of the policy's
+# fingerprint, so verdicts cached under the old rule of decision are not served after an upgrade.
+DECISION_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Policy:
         """SHA-256 of every setting, the same in every process (sets are sorted, lists by their content):
         part of a cache key, so a verdict is never reused under other rules."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["decision_version"] = DECISION_VERSION
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=_json_default).encode()).hexdigest()
 
     def for_site(self, site: SiteRules) -> "Policy":

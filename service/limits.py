@@ -13,8 +13,9 @@ contexts), a fifth of a cache hit's CPU, for features this service does not use.
 
 While Redis is down the limiter fails open: requests are served unlimited, each failure is logged (one
 line, no trace), and every request served unlimited is counted in ``spamgate_rate_limit_errors_total``.
-After a failure the limiter waits ``RETRY_AFTER`` seconds before asking Redis again, so a slow Redis
-costs a request at most one timeout here too.
+It shares the store's ``Breaker``: after a failure of either, neither asks Redis for a second, so a slow
+Redis costs a request at most one timeout. Requests for unknown routes are counted too (a scan is
+slowed down like key guessing).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from . import metrics
+from .store import Breaker
 
 log = logging.getLogger(__name__)
 
 # Cheap to ask about and never rate limited: what operators and load balancers poll.
 EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
-RETRY_AFTER = 1.0  # seconds without asking Redis after it failed
 
 
 def _token() -> str:
@@ -60,28 +61,36 @@ def _storage_uri(redis_url: str) -> str:
 
 
 class Limiter:
-    def __init__(self, redis_url: str, *, prefix: str, default: str, timeout: float):
+    def __init__(self, redis_url: str, *, prefix: str, default: str, timeout: float, breaker: Breaker):
         storage = storage_from_string(_storage_uri(redis_url), wrap_exceptions=True, key_prefix=prefix,
                                       socket_timeout=timeout, socket_connect_timeout=timeout)
         self.counter = SlidingWindowCounterRateLimiter(storage)
         self.default = default
-        self._down_until = 0.0
+        self.breaker = breaker
 
     def refusal(self, identity: str, limit: str):
         """None if this request is within ``limit`` for ``identity`` (and counts it), else the 429 answer."""
-        if time.monotonic() < self._down_until:
+        if self.breaker.open:
             metrics.RATE_LIMIT_ERRORS.inc()
             return None
         try:
             for item in _parsed(limit):
                 if not self.counter.hit(item, identity):
-                    reset = self.counter.get_window_stats(item, identity).reset_time
-                    return _too_many(item, max(1, math.ceil(reset - time.time())))
-        except StorageError as e:
-            self._down_until = time.monotonic() + RETRY_AFTER
+                    return _too_many(item, self._retry_after(item, identity))
+        except Exception as e:  # noqa: BLE001 - whatever failed, comments keep flowing (fail open)
+            self.breaker.trip()
             metrics.RATE_LIMIT_ERRORS.inc()
-            log.warning("rate limiting is off for this request, its store failed: %s", e.storage_error)
+            cause = e.storage_error if isinstance(e, StorageError) else e
+            log.warning("rate limiting is off for this request, its store failed: %s", cause)
         return None
+
+    def _retry_after(self, item: RateLimitItem, identity: str) -> int:
+        try:
+            reset = self.counter.get_window_stats(item, identity).reset_time
+        except Exception as e:  # noqa: BLE001 - the count said no; a refusal without the exact wait is right
+            log.warning("rate limit reset time unavailable: %s", e)
+            return 1
+        return max(1, math.ceil(reset - time.time()))
 
 
 def _too_many(item: RateLimitItem, retry_after: int):
@@ -106,5 +115,6 @@ def install(app: Flask) -> None:
     if settings.rate_limit.strip().lower() == "none":
         return
     app.extensions["spamgate-limiter"] = Limiter(settings.redis_url, prefix=f"{settings.redis_prefix}:v1:ratelimit",
-                                                 default=settings.rate_limit, timeout=settings.redis_timeout)
+                                                 default=settings.rate_limit, timeout=settings.redis_timeout,
+                                                 breaker=app.extensions["spamgate"].store.breaker)
     app.before_request(_check)

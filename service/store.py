@@ -15,14 +15,14 @@ Keys (``<p>`` is ``SPAMGATE_REDIS_PREFIX``, ``v1`` the layout version):
     <p>:v1:site-rules:<site>                  the site's own rules (JSON), no TTL
 
 Redis is given short timeouts. After an error the store reports itself down for ``RETRY_AFTER`` seconds
-and fails at once instead of waiting again, so a dead or slow Redis costs a request at most one timeout.
+(``Breaker``, shared with the rate limiter) and fails at once instead of waiting again, so a dead or slow
+Redis costs a request at most one timeout.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -117,8 +117,29 @@ class Page:
     cursor: str | None
 
 
-class Store:
+class Breaker:
+    """After a Redis error, Redis counts as down for ``RETRY_AFTER`` seconds and is not asked meanwhile, so
+    a dead or slow Redis costs a request at most one timeout. One per process, shared by the store and the
+    rate limiter: they talk to the same Redis. (gunicorn's sync workers serve one request at a time.)"""
+
     RETRY_AFTER = 1.0
+
+    def __init__(self) -> None:
+        self._down_until = 0.0
+
+    @property
+    def open(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def trip(self) -> None:
+        self._down_until = time.monotonic() + self.RETRY_AFTER
+
+    def reset(self) -> None:
+        self._down_until = 0.0
+
+
+class Store:
+    RETRY_AFTER = Breaker.RETRY_AFTER
 
     def __init__(self, url: str, *, prefix: str = "spamgate", timeout: float = 0.25, cache_ttl: int = 86400,
                  verdict_ttl: int = 30 * 86400):
@@ -131,20 +152,18 @@ class Store:
         self._feedback = self.redis.register_script(_FEEDBACK_SCRIPT)
         self._from_cache = self.redis.register_script(_FROM_CACHE_SCRIPT)
         self._save = self.redis.register_script(_SAVE_SCRIPT)
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+        self.breaker = Breaker()
 
     # -- availability -------------------------------------------------------------------------------
 
     def _call(self, fn, *args, **kwargs):
-        if time.monotonic() < self._down_until:
+        if self.breaker.open:
             raise StoreUnavailable("redis is unavailable (retrying shortly)")
         try:
             return fn(*args, **kwargs)
         except (redis.RedisError, OSError, UnicodeError) as e:
             # Not only a lost connection: OOM, READONLY and MISCONF answers mean nothing was stored too.
-            with self._lock:
-                self._down_until = time.monotonic() + self.RETRY_AFTER
+            self.breaker.trip()
             metrics.REDIS_ERRORS.inc()
             log.warning("redis unavailable: %s", e)
             raise StoreUnavailable(f"redis is unavailable: {e}") from None
@@ -155,7 +174,7 @@ class Store:
             self.redis.ping()
         except (redis.RedisError, OSError) as e:
             raise StoreUnavailable(f"redis is unavailable: {e}") from None
-        self._down_until = 0.0
+        self.breaker.reset()
 
     # -- checks: the cache and the verdict records -------------------------------------------------
 

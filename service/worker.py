@@ -9,6 +9,7 @@ decision and replaces only that writer, so every answer a client sees has one sh
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
@@ -19,11 +20,15 @@ MAX_MESSAGE = 200  # gunicorn's message can quote the offending header or line
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
-    message = (mesg or reason)[:MAX_MESSAGE] if status_int < 500 else "internal error; the server log has the details"
-    body = json.dumps({"error": {"code": code_for(status_int), "message": message}})  # ASCII: escapes the rest
+    message = (mesg or reason)[:MAX_MESSAGE] if status_int != 500 else "internal error; the server log has the details"
+    body = json.dumps({"error": {"code": code_for(status_int), "message": message}}).encode()
+    try:
+        reason = HTTPStatus(status_int).phrase  # gunicorn sends "501 Bad Request"
+    except ValueError:
+        pass
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
-    util.write_nonblock(sock, (head + body).encode("latin-1"))
+    util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class JsonErrorWorker(SyncWorker):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -348,6 +349,9 @@ def exchange(port: int, head: bytes, body: bytes, timeout: float,
         data = data.split(b"\r\n\r\n", 1)[1]
     head_part, _, answer = data.partition(b"\r\n\r\n")
     assert head_part.startswith(b"HTTP/1.1 "), f"not an HTTP answer: {data[:200]!r}"
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head_part)
+    if length is not None:
+        assert int(length.group(1)) == len(answer), f"Content-Length {length.group(1)!r}, {len(answer)} bytes sent"
     return int(head_part.split()[1]), answer, elapsed
 
 
@@ -368,6 +372,7 @@ def test_gunicorn_refuses_with_a_4xx_and_the_worker_lives(row, server):
     assert status == row.status, f"{row.id}: {status} {answer[:200]!r}"
     error = json.loads(answer)["error"]
     assert error["code"] == code_for(row.status) and 0 < len(error["message"]) <= 200, error
+    assert "internal error" not in error["message"], error  # gunicorn's reason, e.g. the coding it refused
     assert elapsed <= row.within
     assert server.worker_pids() == workers, "a worker died on this request"
     head, body = raw_request(Row("after", _json({"content": "still serving?"}), 200), server.token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -54,6 +55,33 @@ def test_a_key_may_carry_its_own_limit(limited, keys):
     client = limited()
     headers = {"Authorization": f"Bearer {token}"}
     assert [post(client, headers).status_code for _ in range(6)] == [200] * 5 + [429]
+
+
+def test_one_count_covers_every_route(limited, auth):
+    client = limited()
+    post(client, auth())
+    assert client.get("/v1/model", headers=auth()).status_code == 200
+    post(client, auth())
+    assert post(client, auth()).status_code == 429
+
+
+def test_every_limit_of_a_key_holds(limited, keys):
+    path, _ = keys
+    _, token = add_key(path, "blog-a", "client", rate_limit="2/second;3/minute")
+    client = limited()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert [post(client, headers).status_code for _ in range(3)] == [200, 200, 429]  # the second's limit
+    time.sleep(2.1)  # a sliding window: the previous second still weighs during the next one
+    assert post(client, headers).status_code == 200
+    refused = post(client, headers)  # within the second's limit, over the minute's
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 1
+
+
+def test_a_unix_socket_url_is_spelt_for_the_limits_library():
+    from service.limits import _storage_uri
+
+    assert _storage_uri("unix:///run/redis.sock?db=0") == "redis+unix:///run/redis.sock?db=0"
+    assert _storage_uri("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
 
 
 def test_the_count_holds_across_instances(limited, auth):
@@ -111,7 +139,6 @@ def test_a_paused_redis_costs_the_limiter_one_timeout_not_one_per_request(limite
     cost about two timeouts in all (the limiter's first and the store's), not ten."""
     import os
     import signal
-    import time
 
     client = limited("100/minute", redis_timeout=0.25)
     assert post(client, auth()).status_code == 200

@@ -103,3 +103,12 @@ def test_a_sites_blocked_phrase_or_pattern_holds_even_a_confident_ham_comment_fo
     assert held["verdict"] == "review"
     assert held["spam_probability"] < 0.5  # the arithmetic is unchanged; the rule sets the floor
     assert held["reasons"][0]["code"] in ("blocked_phrase", "blocked_pattern")
+
+
+def test_a_new_rule_of_decision_changes_the_fingerprint(monkeypatch):
+    # The fingerprint is part of the cache key: verdicts cached before a change in decide() are not reused.
+    from model import verdict
+
+    before = Policy().fingerprint
+    monkeypatch.setattr(verdict, "DECISION_VERSION", verdict.DECISION_VERSION + 1)
+    assert Policy().fingerprint != before
