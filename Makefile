@@ -22,7 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/speed.py
+	$(VENV)/bin/python bench/adversarial.py
 	$(VENV)/bin/python bench/quality.py
+	$(VENV)/bin/python bench/rules.py
 	$(VENV)/bin/python bench/load.py
 
 clean:
