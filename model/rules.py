@@ -159,9 +159,10 @@ class PatternMatcher:
 
     def __init__(self, patterns: Sequence[tuple[str, regex.Pattern]]):
         self.patterns = list(patterns)
-        plain: dict[str, list[int]] = {}
-        squeezed: dict[str, list[int]] = {}
-        always, short, unless, counts = [], [], {}, {}
+        # word -> [(pattern, which of its literal sets the word belongs to)], per view of the text
+        plain: dict[str, list[tuple[int, int]]] = {}
+        squeezed: dict[str, list[tuple[int, int]]] = {}
+        always, short, chars, counts, sets = [], [], {}, {}, {}
         for i, (source, _) in enumerate(self.patterns):
             literals = required_literals(source)
             if literals is None:
@@ -171,43 +172,41 @@ class PatternMatcher:
                 else:
                     short.append((longest, i))
                 continue
-            for literal in literals.plain:
-                plain.setdefault(literal, []).append(i)
-            for literal in literals.squeezed:
-                squeezed.setdefault(literal, []).append(i)
-            for char in literals.unless:
-                unless.setdefault(char, []).append(i)
+            first = literals.plain or literals.squeezed
+            words = plain if literals.plain else squeezed
+            for k, literal_set in enumerate((first,) + literals.also if first else ()):
+                for literal in literal_set:
+                    words.setdefault(literal, []).append((i, k))
+            if first:
+                sets[i] = 1 + len(literals.also)
+            for char in literals.unless | literals.chars:
+                chars.setdefault(char, []).append(i)
             if literals.count > 1:
                 counts[i] = literals.count
-        self._plain = _automaton(plain, counts)
-        self._squeezed = _automaton(squeezed, {})
+        self._plain = _Words(plain, sets, counts)
+        self._squeezed = _Words(squeezed, sets, {})
         self.always = tuple(always)  # patterns with no literal to wait for: run on every text
-        self._unless = {char: tuple(indexes) for char, indexes in unless.items()}
+        # Characters whose presence lets patterns run: those their literals were worked out without
+        # (Literals.unless) and those of patterns that need one of a few rare characters (Literals.chars).
+        self._chars = {char: tuple(indexes) for char, indexes in chars.items()}
         self._short = tuple(short)  # (the longest text it can match, pattern) for "^...$" patterns
+        self._sets = sets
         self._counts = counts
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
         found = set(self.always)
         found.update(i for longest, i in self._short if len(text) <= longest)
-        for char, indexes in self._unless.items():
-            if char in text:
+        lowered = _lower(text)
+        for char, indexes in self._chars.items():
+            if char in lowered:
                 found.update(indexes)
-        if self._plain is not None:
-            # Patterns that need several separate occurrences: the most that do not overlap, counted
-            # greedily by where they end (the automaton reports them in that order).
-            seen: dict[int, list[int]] = {}
-            for end, (length, indexes, counted) in self._plain.iter(_lower(text)):
-                found.update(indexes)
-                for i in counted:
-                    tally = seen.setdefault(i, [0, -1])
-                    if end - length >= tally[1]:
-                        tally[0] += 1
-                        tally[1] = end
-            found.update(i for i, (n, _) in seen.items() if n >= self._counts[i])
-        if self._squeezed is not None:
-            for _, (_, indexes, _) in self._squeezed.iter(squeeze(text)):
-                found.update(indexes)
+        if self._plain.automaton is not None or self._squeezed.automaton is not None:
+            satisfied: dict[int, int] = {}  # pattern -> bit mask of its literal sets seen
+            self._plain.scan(lowered, found, satisfied)
+            if self._squeezed.automaton is not None:
+                self._squeezed.scan(squeeze(text), found, satisfied)
+            found.update(i for i, mask in satisfied.items() if mask == (1 << self._sets[i]) - 1)
         return sorted(found)
 
     def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
@@ -229,16 +228,59 @@ class PatternMatcher:
         return found
 
 
-def _automaton(words: dict[str, list[int]], counts: dict[int, int]):
-    """An automaton from each word to (its length, the patterns it lets run, the patterns it counts for)."""
-    if not words:
-        return None
-    automaton = ahocorasick.Automaton()
-    for word, indexes in words.items():
-        automaton.add_word(word, (len(word), tuple(i for i in indexes if i not in counts),
-                                  tuple(i for i in indexes if i in counts)))
-    automaton.make_automaton()
-    return automaton
+class _Words:
+    """One Aho-Corasick automaton over the literals of many patterns, in one view of the text."""
+
+    def __init__(self, words: dict[str, list[tuple[int, int]]], sets: dict[int, int], counts: dict[int, int]):
+        self.counts = counts
+        self.automaton = None
+        # Per word (by number): its length; patterns it lets run by itself (their only literal set, not
+        # counted); patterns that count its occurrences; (pattern, bit) of patterns needing several sets.
+        self.table: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]] = []
+        if not words:
+            return
+        self.automaton = ahocorasick.Automaton()
+        counted_words = []
+        for number, (word, owners) in enumerate(words.items()):
+            alone = tuple(i for i, k in owners if sets[i] == 1 and i not in counts)
+            counted = tuple(i for i, k in owners if k == 0 and i in counts)
+            partial = tuple((i, 1 << k) for i, k in owners if sets[i] > 1 and not (k == 0 and i in counts))
+            self.table.append((len(word), alone, counted, partial))
+            if counted:
+                counted_words.append(number)
+            self.automaton.add_word(word, number)
+        self.automaton.make_automaton()
+        self.counted_words = frozenset(counted_words)
+
+    def scan(self, text: str, found: set[int], satisfied: dict[int, int]) -> None:
+        """Adds to ``found`` the patterns ``text`` satisfies by themselves, and to ``satisfied`` the
+        literal sets seen of the patterns that need several (or count occurrences)."""
+        if self.automaton is None:
+            return
+        hits = list(self.automaton.iter(text))
+        numbers = {number for _, number in hits}
+        table = self.table
+        for number in numbers:
+            _, alone, _, partial = table[number]
+            if alone:
+                found.update(alone)
+            for i, bit in partial:
+                satisfied[i] = satisfied.get(i, 0) | bit
+        if self.counted_words.isdisjoint(numbers):
+            return
+        # Patterns that need several separate occurrences: the most that do not overlap, counted greedily
+        # by where they end (the automaton reports them in that order).
+        seen: dict[int, list[int]] = {}
+        for end, number in hits:
+            length, _, counted, _ = table[number]
+            for i in counted:
+                tally = seen.setdefault(i, [0, -1])
+                if end - length >= tally[1]:
+                    tally[0] += 1
+                    tally[1] = end
+        for i, (n, _) in seen.items():
+            if n >= self.counts[i]:
+                satisfied[i] = satisfied.get(i, 0) | 1
 
 
 # -- the literal text a pattern needs ------------------------------------------------------------------
@@ -262,15 +304,21 @@ class Literals:
     or, for patterns written to see through spacing ("c\\W*y\\W*b\\W*e\\W*r"), one of ``squeezed`` in the
     lower-cased text with everything but letters and digits taken out (see ``squeeze``).
 
+    ``also``: further sets, in the same view, one literal of each of which must be there too ("you\\W*are
+    \\W*so\\W*gay" needs "you", "are" and "gay"; most texts have the first two, few the third).
     ``count``: a pattern that holds its literals several times over ("(?:free|movies?)(?:\\W+(?:free|
     movies?)){2,}") needs that many separate occurrences of ``plain`` literals, none overlapping another.
     ``unless``: characters the literals were worked out without (``&`` of "&#?\\w+;", ``%`` of "%[\\da-f]{2}"):
-    a text that holds one of them may match without any literal, so the pattern runs on it."""
+    a text that holds one of them may match without any literal, so the pattern runs on it.
+    ``chars``: for a pattern with no literal worth waiting for, characters outside ASCII one of which the
+    lower-cased text must hold (a pattern of Cyrillic swear words needs a Cyrillic letter)."""
 
     plain: frozenset[str] = frozenset()
     squeezed: frozenset[str] = frozenset()
     count: int = 1
     unless: frozenset[str] = frozenset()
+    also: tuple[frozenset[str], ...] = ()
+    chars: frozenset[str] = frozenset()
 
 
 # ASCII bytes that are not letters or digits, taken out of an ASCII text in one bytes.translate.
@@ -313,10 +361,10 @@ def required_literals(pattern: str) -> Literals | None:
     items = list(tree)
     plain = _Analysis(squeezed=False).sequence(items)[1]
     if plain:
-        return Literals(plain=plain, count=max(1, _Occurrences(plain).sequence(items)))
+        return Literals(plain=plain[0], also=plain[1:], count=max(1, _Occurrences(plain[0]).sequence(items)))
     squeezed = _Analysis(squeezed=True).sequence(items)[1]
     if squeezed:
-        return Literals(squeezed=squeezed)
+        return Literals(squeezed=squeezed[0], also=squeezed[1:])
     # Patterns written to see through entities and %-encoding ("h(?:[\\W_]|&#?\\w+;)*a...") have no literal
     # while "&" or "%" could be in the text; these characters are rare in a comment's cleaned text.
     for squeezed_view in (False, True):
@@ -326,7 +374,13 @@ def required_literals(pattern: str) -> Literals | None:
             return Literals(unless=frozenset(analysis.used))
         if required:
             view = "squeezed" if squeezed_view else "plain"
-            return Literals(**{view: required}, unless=frozenset(analysis.used))
+            return Literals(**{view: required[0]}, also=required[1:], unless=frozenset(analysis.used))
+    # No literal weighs enough; but if each of a set of short ones holds a character outside ASCII, a text
+    # without any of those characters cannot match.
+    for required in _Analysis(squeezed=False, min_weight=1).sequence(items)[1]:
+        chars = frozenset(max(literal, key=ord) for literal in required)
+        if min(map(ord, chars)) >= 128:
+            return Literals(chars=chars)
     return None
 
 
@@ -358,11 +412,38 @@ def _weight(literal: str) -> int:
     return sum(2 if ord(c) >= 0x2000 else 1 for c in literal)
 
 
-def _best(candidates) -> frozenset[str] | None:
-    usable = [c for c in candidates if c and "" not in c and min(map(_weight, c)) >= _MIN_WEIGHT]
-    if not usable:
-        return None
-    return frozenset(max(usable, key=lambda c: (min(map(_weight, c)), -len(c))))
+# At most this many literal sets are kept for one pattern, the best first.
+_MAX_SETS = 4
+
+
+def _best(candidates, min_weight: int = _MIN_WEIGHT) -> tuple[frozenset[str], ...]:
+    """The sets of ``candidates`` worth waiting for, best first (heaviest shortest literal, then fewest
+    literals), leaving out a set that one already kept implies (each of its literals holds one of the set's)."""
+    usable = dict.fromkeys(_fewest(c) for c in candidates if c and "" not in c and min(map(_weight, c)) >= min_weight)
+    kept: list[frozenset[str]] = []
+    for c in sorted(usable, key=lambda c: (-min(map(_weight, c)), len(c))):  # stable: ties in the pattern's order
+        if not any(all(any(s in a for s in c) for a in k) for k in kept):
+            kept.append(c)
+    return tuple(kept[:_MAX_SETS])
+
+
+def _fewest(literals) -> frozenset[str]:
+    """The literals that hold no other of the set ("coin" of "coin", "coins"): the same texts have one."""
+    return frozenset(a for a in literals if not any(b != a and b in a for b in literals))
+
+
+def _either(conjunctions: list[tuple[frozenset[str], ...]]) -> tuple[frozenset[str], ...]:
+    """Sets one literal of each of which is in every match of an alternation whose alternatives need
+    ``conjunctions``: each set joins one set of every alternative (any choice is sound; the one most like
+    it is chosen, so "(?:drill|kill).*(?:ass|tit)|(?:ass|tit).*(?:drill|kill)" needs both kinds)."""
+    fewest = min(conjunctions, key=len)
+    out = []
+    for first in fewest:
+        joined = set(first)
+        for conjunction in conjunctions:
+            joined |= max(conjunction, key=lambda c: (len(c & joined), -len(c)))
+        out.append(frozenset(joined))
+    return tuple(out)
 
 
 class _Analysis:
@@ -370,14 +451,15 @@ class _Analysis:
     the best set of literals one of which each of its matches contains). In squeezed mode, characters
     other than letters and digits count as nothing, and so do repeats of classes of such characters."""
 
-    def __init__(self, squeezed: bool, absent: frozenset[str] = frozenset()):
+    def __init__(self, squeezed: bool, absent: frozenset[str] = frozenset(), min_weight: int = _MIN_WEIGHT):
         self.squeezed = squeezed
+        self.min_weight = min_weight
         # Characters assumed not to be in the text: a node that needs one cannot match, and gives an empty
         # exact set. ``used`` records those that made a difference.
         self.absent = absent
         self.used: set[str] = set()
 
-    def sequence(self, items) -> tuple[set[str] | None, frozenset[str] | None]:
+    def sequence(self, items) -> tuple[set[str] | None, tuple[frozenset[str], ...]]:
         run: set[str] = {""}
         exact_all = True
         candidates: list = []
@@ -389,9 +471,8 @@ class _Analysis:
         for op, av in items:
             exact, required = self.node(op, av)
             if exact is not None and not exact:
-                return set(), None  # one part cannot match, so neither can the whole
-            if required:
-                candidates.append(required)
+                return set(), ()  # one part cannot match, so neither can the whole
+            candidates.extend(required)  # every part is needed, so every set any part needs is
             if exact is not None and len(run) * len(exact) <= _MAX_SET:
                 run = {a + b for a in run for b in exact}
                 if through is not None:
@@ -420,7 +501,7 @@ class _Analysis:
         candidates.append(run)
         if through is not None:
             candidates.append(through | closed)
-        return (run if exact_all else None), _best(candidates)
+        return (run if exact_all else None), _best(candidates, self.min_weight)
 
     def char(self, code: int) -> set[str]:
         c = chr(code).lower()
@@ -429,12 +510,12 @@ class _Analysis:
             return set()
         return {""} if self.squeezed and not all(map(_kept, c)) else {c}
 
-    def node(self, op, av) -> tuple[set[str] | None, frozenset[str] | None]:
+    def node(self, op, av) -> tuple[set[str] | None, tuple[frozenset[str], ...]]:
         if op is _C.LITERAL:
-            return self.char(code=av), None
+            return self.char(code=av), ()
         if op is _C.IN:
             if self.squeezed and _non_alnum_class(av):
-                return {""}, None
+                return {""}, ()
             chars = set()
             for item_op, item in av:
                 if item_op is _C.LITERAL:
@@ -443,22 +524,22 @@ class _Analysis:
                     for code in range(item[0], item[1] + 1):
                         chars |= self.char(code)
                 else:  # a negation, a category or a wide range
-                    return None, None
+                    return None, ()
             if not chars and self.absent:
-                return set(), None  # every character of the class is assumed absent
-            return chars, None
+                return set(), ()  # every character of the class is assumed absent
+            return chars, ()
         if op is _C.CATEGORY and self.squeezed and av in _NON_ALNUM_CATEGORIES:
-            return {""}, None
+            return {""}, ()
         if op is _C.AT:
-            return {""}, None  # takes no text
+            return {""}, ()  # takes no text
         if op is _C.ASSERT:
             # A lookaround takes no text, but what it looks for must be in the text.
             exact, required = self.sequence(list(av[1]))
             if exact is not None and not exact:
-                return set(), None
-            return {""}, required if not self.squeezed else None
+                return set(), ()
+            return {""}, required if not self.squeezed else ()
         if op is _C.ASSERT_NOT:
-            return {""}, None
+            return {""}, ()
         if op is _C.SUBPATTERN:
             return self.sequence(list(av[-1]))
         if op is _C.ATOMIC_GROUP:
@@ -469,34 +550,34 @@ class _Analysis:
             low, high, sub = av
             exact, required = self.sequence(list(sub))
             if exact is not None and not exact:
-                return ({""}, None) if low == 0 else (set(), None)
+                return ({""}, ()) if low == 0 else (set(), ())
             if exact == {""}:
-                return {""}, None  # a repeat of nothing (squeezed "\\W*") is nothing
+                return {""}, ()  # a repeat of nothing (squeezed "\\W*") is nothing
             if low == 0:
-                return ((exact | {""}) if high == 1 and exact is not None else None), None
+                return ((exact | {""}) if high == 1 and exact is not None else None), ()
             if low == high == 1:
                 return exact, required
-            if required is None and exact is not None and "" not in exact:
-                required = _best([exact])
+            if not required and exact is not None and "" not in exact:
+                required = _best([exact], self.min_weight)
             return None, required
-        return None, None  # any character, a category, a back-reference: no literal
+        return None, ()  # any character, a category, a back-reference: no literal
 
-    def branch(self, alternatives) -> tuple[set[str] | None, frozenset[str] | None]:
+    def branch(self, alternatives) -> tuple[set[str] | None, tuple[frozenset[str], ...]]:
         exacts, requireds = [], []
         for alternative in alternatives:
             exact, required = self.sequence(list(alternative))
             if exact is not None and not exact:
                 continue  # an alternative that cannot match adds nothing
             exacts.append(exact)
-            if required is None and exact is not None:
-                required = _best([exact])
+            if not required and exact is not None:
+                required = _best([exact], self.min_weight)
             requireds.append(required)
         if not exacts:
-            return set(), None
+            return set(), ()
         exact = set().union(*exacts) if all(e is not None for e in exacts) else None
         if exact is not None and len(exact) > _MAX_SET:
             exact = None
-        required = frozenset().union(*requireds) if all(r is not None for r in requireds) else None
+        required = _either(requireds) if all(requireds) else ()
         return exact, required
 
 
