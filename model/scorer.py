@@ -10,7 +10,7 @@ from typing import Iterable
 from . import artifact as store
 from .comment import Comment
 from .fastpath import FastScorer
-from .features import prepare
+from .features import prepare_many
 from .verdict import Policy, decide
 
 SHIPPED_MODEL = Path(__file__).parent / "artifacts"
@@ -46,7 +46,7 @@ class Scorer:
         scores them as one batch (``FastScorer.score_many``)."""
         with _collector_paused():
             comments = [Comment(content=c) if isinstance(c, str) else c for c in comments]
-            prepared = [prepare(c) for c in comments]
+            prepared = prepare_many(comments)
             policy = policy or self.policy
             return [self._result(c, p, score, policy)
                     for c, p, score in zip(comments, prepared, self._fast.score_many(prepared))]

@@ -61,3 +61,39 @@ def test_measures_of_odd_comments_are_the_obvious_ones(comment):
 def test_no_comments_have_no_measures():
     assert meta_rows([]).shape == (0, len(META_FEATURES))
     assert np.isfinite(meta_rows([prepare("x")])).all()
+
+
+def counts_one_by_one(text: str) -> list[int]:
+    """Letters, Latin letters, Devanagari letters, capitals and digits, the obvious way."""
+    from model import features as F
+
+    return [len(pattern.findall(text)) for pattern in (F._LETTER, F._LATIN, F._DEVANAGARI, F._UPPER, F._DIGIT)]
+
+
+# Short neighbours and empty texts (whose counts could slip into the next one's), other scripts, astral
+# characters (emoji, mathematical letters), a lone surrogate, digits of other scripts, a long text.
+TEXTS = ["aa", "a", "", "ab", "bb", "", "", "हिंदी में लिखा है।।", "ÀÉÎ õü ΑΒΓ абв ЖЖЖ", "😀😀😀 𝐛𝐨𝐥𝐝 𝟏𝟐𝟑 𠀀",
+         "\ud800\ud800 x", "1234567890 ١٢٣ ½²", "Soooo GOOD!!!!!", "x" * 5000, "!"]
+
+
+def test_characters_of_a_batch_are_counted_as_each_text_alone():
+    from model.features import _character_counts
+
+    assert _character_counts(TEXTS).tolist() == [counts_one_by_one(t) for t in TEXTS]
+    assert _character_counts(TEXTS[::-1]).tolist() == [counts_one_by_one(t) for t in TEXTS[::-1]]
+    assert _character_counts([]).shape == (0, 5)
+    assert _character_counts(["", ""]).tolist() == [[0] * 5] * 2
+
+
+def test_characters_of_the_shared_data_are_counted_as_the_patterns_count_them(examples):
+    from model.features import _character_counts
+
+    texts = [ex.comment["content"] for ex in examples]
+    assert _character_counts(texts).tolist() == [counts_one_by_one(t) for t in texts]
+
+
+def test_prepare_many_prepares_each_comment_as_prepare_does(examples):
+    from model.features import prepare_many
+
+    comments = [Comment.from_mapping(ex.comment) for ex in examples[::5]] + ODD + ["plain text", ""]
+    assert prepare_many(comments) == [prepare(c) for c in comments]

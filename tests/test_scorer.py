@@ -7,11 +7,11 @@ from model import scorer as scorer_module
 
 def test_the_cycle_collector_is_off_while_a_batch_is_scored_and_on_again_after(scorer, monkeypatch):
     seen = []
-    prepare = scorer_module.prepare
-    monkeypatch.setattr(scorer_module, "prepare", lambda c: (seen.append(gc.isenabled()), prepare(c))[1])
+    prepare_many = scorer_module.prepare_many
+    monkeypatch.setattr(scorer_module, "prepare_many", lambda cs: (seen.append(gc.isenabled()), prepare_many(cs))[1])
     assert gc.isenabled()
     scorer.check_many(["first comment", "second comment, bit.ly/x"])
-    assert seen == [False, False]
+    assert seen == [False]
     assert gc.isenabled()
 
 
@@ -19,7 +19,7 @@ def test_the_cycle_collector_is_on_again_after_a_batch_that_fails(scorer, monkey
     def broken(c):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scorer_module, "prepare", broken)
+    monkeypatch.setattr(scorer_module, "prepare_many", broken)
     with pytest.raises(RuntimeError):
         scorer.check_many(["a comment"])
     assert gc.isenabled()
