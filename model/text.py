@@ -62,12 +62,13 @@ def clean(text: str) -> str:
     if "&#" in text:
         text = _HUGE_REFERENCE.sub("\ufffd", text)
     text = html.unescape(text)
-    text = _INVISIBLE.sub("", text)
+    if not text.isascii():  # every invisible character is outside ASCII, as are half the comments
+        text = _INVISIBLE.sub("", text)
     return unicodedata.normalize("NFKC", text)
 
 
 def strip_tags(text: str) -> str:
-    return _TAG.sub(" ", text)
+    return _TAG.sub(" ", text) if "<" in text else text
 
 
 def fold(text: str) -> str:

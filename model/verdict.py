@@ -157,8 +157,9 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
 
 def _classifier_reason(score: Score) -> Reason:
     spammy = score.probability >= 0.5
-    terms = [c for c in score.contributions if (c.weight > 0) == spammy and abs(c.weight) >= 0.05][:3]
-    shown = ", ".join(f"'{c.feature}'" if c.kind == "word" else c.feature for c in terms)
+    terms = [(feature, kind) for feature, kind, weight in score.contributions
+             if (weight > 0) == spammy and abs(weight) >= 0.05][:3]
+    shown = ", ".join(f"'{feature}'" if kind == "word" else feature for feature, kind in terms)
     message = f"classifier {score.probability:.2f}" + (f": {shown}" if shown else "")
     return Reason(
         "classifier",
@@ -167,7 +168,8 @@ def _classifier_reason(score: Score) -> Reason:
         {
             "probability": round(score.probability, 4),
             "features": [
-                {"feature": c.feature, "kind": c.kind, "weight": round(c.weight, 3)} for c in score.contributions
+                {"feature": feature, "kind": kind, "weight": round(weight, 3)}
+                for feature, kind, weight in score.contributions
             ],
         },
     )
@@ -203,7 +205,7 @@ def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[
     if domain and domain in _disposable_domains():
         reasons.append(Reason("disposable_email", f"a throwaway e-mail address (@{domain})",
                               policy.disposable_email_weight, {"domain": domain}))
-    subject = Subject(comment, prepared)
+    subject = Subject(comment, prepared) if policy.rules else None
     for rules in policy.rules:
         hit = rules.match(subject)
         if hit is not None:
