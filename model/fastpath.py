@@ -262,7 +262,11 @@ class FastScorer:
         self.meta_mean = np.asarray(steps["meta"].mean_, dtype=np.float64)
         self.meta_scale = np.asarray(steps["meta"].scale_, dtype=np.float64)
         self.meta_coef = coef[self.n_columns :]
-        self.names = [TOKEN_NAMES.get(t, t) for t in sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)]
+        # How each word column and each measure reads in an explanation.
+        names = [TOKEN_NAMES.get(t, t) for t in sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)]
+        self._names = np.array(names + list(META_FEATURES), dtype=object)
+        self._measure_name_ids = np.arange(len(names), len(names) + len(META_FEATURES))
+        self._kinds = np.array(["word", "measure"], dtype=object)
 
     def score(self, prepared: PreparedComment, top: int = 6) -> Score:
         """Probability of spam, and the ``top`` contributions (largest push either way first)."""
@@ -412,11 +416,16 @@ class FastScorer:
         ranked = rows[order]
         best = order[np.arange(len(order)) - ranked.searchsorted(ranked) < top]
 
-        names, token_columns = self.names, (token_keys % self.n_columns).tolist()
-        other_names = [TOKEN_NAMES.get(key, key) for _, key in others]
-        features = [names[token_columns[i]] if i < n_tokens else other_names[i - n_tokens] if i < n_words
-                    else META_FEATURES[(i - n_words) % n_measures] for i in best.tolist()]
-        kinds = ["word" if i < n_words else "measure" for i in best.tolist()]
+        # The chosen candidates' names: a known word's and a measure's from ``_names``, another word's its key.
+        named = len(self._names)
+        name_ids = np.concatenate((token_keys % self.n_columns, named + np.arange(len(others)),
+                                   np.tile(self._measure_name_ids, n)))[best]
+        features = self._names[np.minimum(name_ids, named - 1)].tolist()
+        other_keys = list(others)
+        for at in (name_ids >= named).nonzero()[0].tolist():
+            key = other_keys[name_ids[at] - named][1]
+            features[at] = TOKEN_NAMES.get(key, key)
+        kinds = self._kinds[(best >= n_words).view(np.int8)].tolist()
         contributions = list(map(_new_contribution, zip(features, kinds, (weights[best] * -self.a).tolist())))
         ends = np.bincount(rows[best], minlength=n).cumsum().tolist()
         return [tuple(contributions[start:end]) for start, end in zip([0, *ends], ends)]
