@@ -66,9 +66,9 @@ _ODOT_RE = regex.compile(_ODOT, regex.IGNORECASE)
 _SCHEME_RE = regex.compile(_SCHEME, regex.IGNORECASE)
 _TRAILING = ".,;:!?'\")]}*"
 
-# Each candidate costs 10-20 us to check (URL parsing, suffix lookup). A 64 KiB comment has at most about
-# 16,000; past this many, the rest of a longer text is not examined, so a megabyte of "x.com x.com ..."
-# costs a fraction of a second rather than several.
+# A new candidate costs 10-20 us to check (URL parsing, suffix lookup), one seen before about 5 us to find
+# and place (``_candidate``). A 64 KiB comment has at most about 16,000; past this many, the rest of a
+# longer text is not examined, so a megabyte of "x.com x.com ..." costs a fraction of a second.
 MAX_CANDIDATES = 20_000
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -161,11 +161,34 @@ def author_url_link(value: str) -> Link | None:
     return _make_link(url, 0, len(value), "author_url", strict=False)
 
 
+_INNER = {"attr": "html", "bbeq": "bbcode", "bbbody": "bbcode", "md": "markdown"}
+# Candidates up to this long are worked out once and kept (``_candidate``); longer ones each time, since
+# keeping them would hold much memory for few repeats.
+CACHED_CANDIDATE_LENGTH = 256
+
+
 def _from_match(m: regex.Match, source: str) -> Link | None:
     kind = m.lastgroup
-    if kind in ("attr", "bbeq", "bbbody", "md"):
-        raw = m.group(kind)
-        inner = {"attr": "html", "bbeq": "bbcode", "bbbody": "bbcode", "md": "markdown"}[kind]
+    text = m.group(kind if kind in _INNER else 0)
+    key = (kind, text, m.group("bare") if kind == "bare" else None, source)
+    found = _candidate(*key) if len(text) <= CACHED_CANDIDATE_LENGTH else _candidate.__wrapped__(*key)
+    if found is None:
+        return None
+    fields, length = found
+    start = m.start()
+    return Link(*fields, start, m.end() if kind in _INNER else start + length)
+
+
+# Checking a candidate (URL parsing, suffix lookup, building the Link) costs several times finding it, and
+# the same ones come back: a site's spam repeats its links, and "x.com x.com ..." repeats one 11,000 times
+# in a 64 KiB comment.
+@functools.lru_cache(maxsize=8192)
+def _candidate(kind: str, text: str, bare: str | None, source: str) -> tuple[tuple, int] | None:
+    """What a candidate of ``kind`` reading ``text`` gives wherever it is: the fields of its Link but the
+    position, and how many of its characters the link covers; None if it is no link. ``bare`` is the host
+    part of a bare name."""
+    if kind in _INNER:
+        raw = text
         lowered = raw.lower()
         if lowered.startswith("//"):
             raw = "http:" + raw  # protocol-relative
@@ -173,17 +196,23 @@ def _from_match(m: regex.Match, source: str) -> Link | None:
             if lowered.startswith(("/", "#", "?", "mailto:", "javascript:", "tel:", "data:")):
                 return None  # a path on the same site, or not a web link
             raw = "http://" + raw
-        return _make_link(raw, m.start(), m.end(), inner, strict=False)
-    raw = _trim(m.group(0))
-    end = m.start() + len(raw)
-    if kind == "scheme":
-        return _make_link(raw, m.start(), end, source, strict=False)
-    if kind == "www":
-        return _make_link("http://" + raw, m.start(), end, source, strict=False)
-    # A bare name: stricter, since plain prose contains "e.g.", "3.14" and "end.So".
-    host_part = m.group("bare")
-    has_path = len(raw) > len(host_part)
-    return _make_link("http://" + raw, m.start(), end, source, strict=not has_path, bare_host=host_part)
+        link = _make_link(raw, 0, 0, _INNER[kind], strict=False)
+        length = len(text)
+    else:
+        raw = _trim(text)
+        length = len(raw)
+        if kind == "scheme":
+            link = _make_link(raw, 0, 0, source, strict=False)
+        elif kind == "www":
+            link = _make_link("http://" + raw, 0, 0, source, strict=False)
+        else:
+            # A bare name: stricter, since plain prose contains "e.g.", "3.14" and "end.So".
+            has_path = len(raw) > len(bare)
+            link = _make_link("http://" + raw, 0, 0, source, strict=not has_path, bare_host=bare)
+    if link is None:
+        return None
+    return (link.url, link.host, link.registered_domain, link.suffix, link.shortener, link.obfuscated, link.ip,
+            link.source), length
 
 
 def _trim(url: str) -> str:

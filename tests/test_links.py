@@ -646,3 +646,19 @@ def test_a_megabyte_dense_with_candidates_is_bounded_by_max_candidates(unit):
         if megabyte < CAPPED_RATIO * comment:
             return
     raise AssertionError(f"{megabyte:.3f}s for 1,000,000 characters, {comment:.3f}s for {COMMENT_SIZE:,}")
+
+
+def test_a_candidate_that_comes_back_is_checked_once_and_placed_where_it_is(monkeypatch):
+    from model import links as L
+
+    checked = []
+    make_link = L._make_link
+    monkeypatch.setattr(L, "_make_link", lambda url, *a, **k: checked.append(url) or make_link(url, *a, **k))
+    L._candidate.cache_clear()
+    text = "see x.com, x.com! <a href='http://y.org'>a</a> then <a href='http://y.org'>b</a> x.com"
+    found = find_links(text)
+    assert sorted(checked) == ["http://x.com", "http://y.org"]
+    assert [text[link.start : link.end] for link in found] == [
+        "x.com", "x.com", "<a href='http://y.org'>", "<a href='http://y.org'>", "x.com"]
+    monkeypatch.setattr(L, "CACHED_CANDIDATE_LENGTH", -1)  # every candidate worked out afresh
+    assert find_links(text) == found
