@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -163,8 +164,18 @@ class PatternMatcher:
         plain: dict[str, list[tuple[int, int]]] = {}
         squeezed: dict[str, list[tuple[int, int]]] = {}
         always, short, chars, counts, sets = [], [], {}, {}, {}
+        self._reach: dict[int, Reach] = {}  # patterns run on windows of a long text (see WINDOWED_FROM)
+        self._guards: dict[int, frozenset[str]] = {}  # their Literals.unless
+        # Patterns without their negative lookarounds, for texts with none of what those need (see Lean):
+        # (the literals, the pattern compiled, its reach when it has literals to wait for)
+        self._lean: dict[int, tuple[frozenset[str], regex.Pattern, Reach | None]] = {}
+        # Patterns that must start where the text does ("^..."): tried there only.
+        self._anchored: set[int] = set()
+        plain_patterns = set()
         for i, (source, _) in enumerate(self.patterns):
             literals = required_literals(source)
+            if literals is not None and literals.plain:
+                plain_patterns.add(i)
             if literals is None:
                 longest = longest_text(source)
                 if longest is None:
@@ -183,8 +194,22 @@ class PatternMatcher:
                 chars.setdefault(char, []).append(i)
             if literals.count > 1:
                 counts[i] = literals.count
-        self._plain = _Words(plain, sets, counts)
-        self._squeezed = _Words(squeezed, sets, {})
+            if literals.plain and (bounded := reach(source)) is not None:
+                self._reach[i] = bounded
+            if literals.unless:
+                self._guards[i] = literals.unless
+        for i, (source, compiled) in enumerate(self.patterns):
+            if _anchored(source):
+                self._anchored.add(i)
+            lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
+            if lean_form is not None:
+                lean_compiled = _recompiled(compiled, lean_form.source)
+                if lean_compiled is not None:
+                    lean_reach = reach(lean_form.source) if i in plain_patterns else None
+                    self._lean[i] = (lean_form.absent, lean_compiled, lean_reach)
+        windowed = set(self._reach) | {i for i, (_, _, r) in self._lean.items() if r is not None}
+        self._plain = _Words(plain, sets, counts, windowed)
+        self._squeezed = _Words(squeezed, sets, {}, {})
         self.always = tuple(always)  # patterns with no literal to wait for: run on every text
         # Characters whose presence lets patterns run: those their literals were worked out without
         # (Literals.unless) and those of patterns that need one of a few rare characters (Literals.chars).
@@ -195,29 +220,44 @@ class PatternMatcher:
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
+        return self._select(text)[0]
+
+    def _select(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """The candidates, and where the plain view's literals end (the automaton's hits)."""
         found = set(self.always)
         found.update(i for longest, i in self._short if len(text) <= longest)
         lowered = _lower(text)
+        hits: list[tuple[int, int]] = []
         for char, indexes in self._chars.items():
             if char in lowered:
                 found.update(indexes)
         if self._plain.automaton is not None or self._squeezed.automaton is not None:
             satisfied: dict[int, int] = {}  # pattern -> bit mask of its literal sets seen
-            self._plain.scan(lowered, found, satisfied)
+            hits = self._plain.scan(lowered, found, satisfied)
             if self._squeezed.automaton is not None:
                 self._squeezed.scan(squeeze(text), found, satisfied)
             found.update(i for i, mask in satisfied.items() if mask == (1 << self._sets[i]) - 1)
-        return sorted(found)
+        return sorted(found), hits
 
     def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
         """Up to ``most`` (pattern, matched text) pairs, in the order the patterns were listed."""
         if not text:
             return []
         found = []
-        for i in self.candidates(text):
-            source, compiled = self.patterns[i]
+        candidates, hits = self._select(text)
+        lowered = _lower(text)
+        variants = {i: self._variant(i, lowered) for i in candidates}
+        windows = self._windows(text, variants, hits) if len(text) >= WINDOWED_FROM else {}
+        for i in candidates:
+            source = self.patterns[i][0]
+            compiled = variants[i][0]
             try:
-                m = compiled.search(text, timeout=PATTERN_TIMEOUT)
+                if i in windows:
+                    m = _search(compiled, text, *windows[i])
+                elif i in self._anchored:
+                    m = compiled.match(text, timeout=PATTERN_TIMEOUT)
+                else:
+                    m = compiled.search(text, timeout=PATTERN_TIMEOUT)
             except TimeoutError:
                 log.warning("pattern %r ran over %s s and was stopped", source, PATTERN_TIMEOUT)
                 continue
@@ -228,15 +268,77 @@ class PatternMatcher:
         return found
 
 
+    def _variant(self, i: int, lowered: str) -> tuple[regex.Pattern, Reach | None]:
+        """Pattern ``i`` as it is best run on a text (its lean form where that means the same; see Lean),
+        and its reach, if bounded."""
+        if i in self._lean:
+            absent, compiled, bounded = self._lean[i]
+            if not any(literal in lowered for literal in absent):
+                return compiled, bounded
+        return self.patterns[i][1], self._reach.get(i)
+
+    def _windows(self, text: str, variants: dict[int, tuple[regex.Pattern, Reach | None]],
+                 hits) -> dict[int, tuple[list[tuple[int, int]], int]]:
+        """For the candidates of bounded reach: (the ranges their matches could start in, how far ahead
+        of its start a match attempt looks). Every match holds a literal of the pattern's first set (or
+        its lookarounds see one), so it starts where it could reach one of that set's hits."""
+        lowered = _lower(text)
+        if len(lowered) != len(text):  # lower-casing lengthened a character: positions would not agree
+            return {}
+        wanted = {i for i, (_, bounded) in variants.items() if bounded is not None and not any(
+            char in lowered for char in self._guards.get(i, ()))}  # a guard character: a match may have no literal
+        if not wanted:
+            return {}
+        spans: dict[int, list[tuple[int, int]]] = {}
+        table = self._plain.table
+        for end, number in hits:
+            for i in table[number][4]:
+                if i in wanted:
+                    spans.setdefault(i, []).append((end + 1 - table[number][0], end + 1))
+        runs = _runs(text)
+        out = {}
+        for i, found in spans.items():
+            bounded = variants[i][1]
+            ahead, behind = _measure(bounded.ahead, runs), _measure(bounded.behind, runs)
+            ranges: list[tuple[int, int]] = []
+            for start, end in found:  # a match starting at s looks at [s - behind, s + ahead)
+                low, high = end - ahead, start + behind
+                if ranges and low <= ranges[-1][1] + ahead:
+                    ranges[-1] = (ranges[-1][0], max(ranges[-1][1], high))
+                else:
+                    ranges.append((low, high))
+            out[i] = (ranges, ahead)
+        return out
+
+
+def _search(compiled: regex.Pattern, text: str, ranges: list[tuple[int, int]], ahead: int):
+    """The first match of ``compiled`` in ``text`` that starts in one of ``ranges``, searching only as far
+    as such a match can look: the same match the whole text gives, as none starts elsewhere. One
+    PATTERN_TIMEOUT for all of them."""
+    deadline = time.perf_counter() + PATTERN_TIMEOUT
+    for low, high in ranges:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError
+        # Two more characters: the engine takes endpos for the text's end, and "$" and "\b" look at it.
+        m = compiled.search(text, max(low, 0), min(high + ahead + 2, len(text)), timeout=left)
+        if m is not None and m.start() <= high:
+            return m
+    return None
+
+
 class _Words:
     """One Aho-Corasick automaton over the literals of many patterns, in one view of the text."""
 
-    def __init__(self, words: dict[str, list[tuple[int, int]]], sets: dict[int, int], counts: dict[int, int]):
+    def __init__(self, words: dict[str, list[tuple[int, int]]], sets: dict[int, int], counts: dict[int, int],
+                 windowed: dict[int, object]):
         self.counts = counts
         self.automaton = None
         # Per word (by number): its length; patterns it lets run by itself (their only literal set, not
-        # counted); patterns that count its occurrences; (pattern, bit) of patterns needing several sets.
-        self.table: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]] = []
+        # counted); patterns that count its occurrences; (pattern, bit) of patterns needing several sets;
+        # patterns run on windows around it (see PatternMatcher._windows).
+        self.table: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...],
+                               tuple[int, ...]]] = []
         if not words:
             return
         self.automaton = ahocorasick.Automaton()
@@ -245,34 +347,36 @@ class _Words:
             alone = tuple(i for i, k in owners if sets[i] == 1 and i not in counts)
             counted = tuple(i for i, k in owners if k == 0 and i in counts)
             partial = tuple((i, 1 << k) for i, k in owners if sets[i] > 1 and not (k == 0 and i in counts))
-            self.table.append((len(word), alone, counted, partial))
+            self.table.append((len(word), alone, counted, partial,
+                               tuple(i for i, k in owners if k == 0 and i in windowed)))
             if counted:
                 counted_words.append(number)
             self.automaton.add_word(word, number)
         self.automaton.make_automaton()
         self.counted_words = frozenset(counted_words)
 
-    def scan(self, text: str, found: set[int], satisfied: dict[int, int]) -> None:
+    def scan(self, text: str, found: set[int], satisfied: dict[int, int]) -> list[tuple[int, int]]:
         """Adds to ``found`` the patterns ``text`` satisfies by themselves, and to ``satisfied`` the
-        literal sets seen of the patterns that need several (or count occurrences)."""
+        literal sets seen of the patterns that need several (or count occurrences). Returns the hits:
+        (where a word ends, its number)."""
         if self.automaton is None:
-            return
+            return []
         hits = list(self.automaton.iter(text))
         numbers = {number for _, number in hits}
         table = self.table
         for number in numbers:
-            _, alone, _, partial = table[number]
+            _, alone, _, partial, _ = table[number]
             if alone:
                 found.update(alone)
             for i, bit in partial:
                 satisfied[i] = satisfied.get(i, 0) | bit
         if self.counted_words.isdisjoint(numbers):
-            return
+            return hits
         # Patterns that need several separate occurrences: the most that do not overlap, counted greedily
         # by where they end (the automaton reports them in that order).
         seen: dict[int, list[int]] = {}
         for end, number in hits:
-            length, _, counted, _ = table[number]
+            length, _, counted, _, _ = table[number]
             for i in counted:
                 tally = seen.setdefault(i, [0, -1])
                 if end - length >= tally[1]:
@@ -281,6 +385,7 @@ class _Words:
         for i, (n, _) in seen.items():
             if n >= self.counts[i]:
                 satisfied[i] = satisfied.get(i, 0) | 1
+        return hits
 
 
 # -- the literal text a pattern needs ------------------------------------------------------------------
@@ -414,15 +519,33 @@ def _weight(literal: str) -> int:
 
 # At most this many literal sets are kept for one pattern, the best first.
 _MAX_SETS = 4
+# Words nearly every English or Hinglish comment has. A literal inside one of them ("the", "ave" of
+# "have") turns up in most texts: a set holding one is chosen last, and is no further set worth waiting
+# for (it would cost a hit on most texts and hold back next to nothing).
+_COMMON_WORDS = (
+    "the be to of and a in that have i it for not on with he as you do at this but his by from they we say "
+    "her she or an will my one all would there their what so up out if about who get which go me when make "
+    "can like time no just him know take people into year your good some could them see other than then now "
+    "look only come its over think also back after use two how our work first well way even new want because "
+    "any these give day most us is are was were been has had did does said very much more many really thanks "
+    "thank please video song channel subscribe check love nice great free call www http https com org net "
+    "hai nahi kya bhi aur mein main hum tum aap kar raha rahe tha thi ho ke ki ka se ko ye wo bahut accha "
+    "sir bhai ji yaar").split()
+
+
+def _common(literal: str) -> bool:
+    return any(literal in word for word in _COMMON_WORDS)
 
 
 def _best(candidates, min_weight: int = _MIN_WEIGHT) -> tuple[frozenset[str], ...]:
-    """The sets of ``candidates`` worth waiting for, best first (heaviest shortest literal, then fewest
-    literals), leaving out a set that one already kept implies (each of its literals holds one of the set's)."""
+    """The sets of ``candidates`` worth waiting for, best first (none of its literals common, heaviest
+    shortest literal, then fewest literals), leaving out a set that one already kept implies (each of its
+    literals holds one of the set's) and, after the first, sets with a common literal."""
     usable = dict.fromkeys(_fewest(c) for c in candidates if c and "" not in c and min(map(_weight, c)) >= min_weight)
     kept: list[frozenset[str]] = []
-    for c in sorted(usable, key=lambda c: (-min(map(_weight, c)), len(c))):  # stable: ties in the pattern's order
-        if not any(all(any(s in a for s in c) for a in k) for k in kept):
+    common = {c: any(map(_common, c)) for c in usable}
+    for c in sorted(usable, key=lambda c: (common[c], -min(map(_weight, c)), len(c))):  # stable: ties in order
+        if not any(all(any(s in a for s in c) for a in k) for k in kept) and not (kept and common[c]):
             kept.append(c)
     return tuple(kept[:_MAX_SETS])
 
@@ -634,6 +757,290 @@ def _non_alnum_class(items) -> bool:
             continue
         return False
     return True
+
+
+def _anchored(pattern: str) -> bool:
+    """Whether every match of ``pattern`` starts where the text does ("^..." or "\\A...", not multi-line)."""
+    try:
+        tree = _parser.parse(_substituted(pattern))
+    except Exception:
+        return False
+    items = list(tree)
+    return (not tree.state.flags & _C.SRE_FLAG_MULTILINE and bool(items)
+            and items[0] in ((_C.AT, _C.AT_BEGINNING), (_C.AT, _C.AT_BEGINNING_STRING)))
+
+
+def _recompiled(compiled: regex.Pattern, source: str) -> regex.Pattern | None:
+    """``source`` compiled as ``compiled`` was (with or without the keyword wrapping), or None."""
+    words = compiled.pattern != source and compiled.pattern.startswith(_KEYWORD.split("{}")[0])
+    try:
+        return compile_pattern(source, words)
+    except RulesError:
+        return None
+
+
+# -- lookarounds that cannot see anything in a text -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lean:
+    """A pattern without its negative lookarounds, for texts where none of them could see a match: each
+    needs one of ``absent`` (SmokeDetector's "(?!(?:[^<]|<(?!\\/?code>))*+<\\/code>)" needs "</code>"), and
+    a negative lookaround that cannot match anywhere always succeeds. It scans to the end of the text from
+    every place it is tried, which made long comments cost more per KB."""
+
+    absent: frozenset[str]
+    source: str
+
+
+def lean(pattern: str) -> Lean | None:
+    """``pattern`` without the negative lookarounds that need a literal (see Lean), or None if it has none
+    (or any that holds a group, or is repeated, whose removal would change what the rest means)."""
+    try:
+        if _parser.parse(_substituted(pattern)).state.flags & _C.SRE_FLAG_VERBOSE:
+            return None
+    except Exception:
+        return None
+    cuts, absent = [], set()
+    for start, end in _negative_lookarounds(pattern):
+        inner = pattern[pattern.index("!", start) + 1 : end]
+        if end + 1 < len(pattern) and pattern[end + 1] in "?*+{" or pattern[max(start - 2, 0):start] == "(?":
+            return None  # repeated, or the condition of a conditional group
+        if any(group not in ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>") for group in _groups(inner)):
+            return None  # a capturing or named group: taking it out would renumber the rest
+        literals = required_literals(inner)
+        if literals is None or not literals.plain or literals.unless:
+            continue
+        cuts.append((start, end))
+        absent |= literals.plain
+    if not cuts:
+        return None
+    source, last = [], 0
+    for start, end in cuts:
+        source.append(pattern[last:start])
+        last = end + 1
+    source.append(pattern[last:])
+    return Lean(absent=frozenset(absent), source="".join(source))
+
+
+def _substituted(pattern: str) -> str:
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    return pattern
+
+
+def _groups(pattern: str) -> list[str]:
+    """How each group of ``pattern`` opens ("(", "(?:", "(?P<", "(?<=", ...), outside classes and escapes."""
+    return [opening for _, _, opening in _scan(pattern)]
+
+
+def _negative_lookarounds(pattern: str) -> list[tuple[int, int]]:
+    """(where "(?!" or "(?<!" opens, where its ")" closes) of the outermost negative lookarounds."""
+    out = []
+    for start, end, opening in _scan(pattern):
+        if opening in ("(?!", "(?<!") and not any(s < start and end < e for s, e in out):
+            out.append((start, end))
+    return out
+
+
+def _scan(pattern: str) -> list[tuple[int, int, str]]:
+    """Every group of ``pattern``: (its "(", its ")", how it opens), skipping escapes and [...] classes."""
+    out, stack, i, n = [], [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+            continue
+        if pattern.startswith("(?#", i):  # a comment: anything up to the first ")"
+            i = pattern.find(")", i)
+            i = n if i < 0 else i + 1
+            continue
+        if c == "(":
+            opening = "("
+            if pattern.startswith("(?", i):
+                opening = next((o for o in ("(?<=", "(?<!", "(?P<", "(?:", "(?=", "(?!", "(?<", "(?>")
+                                if pattern.startswith(o, i)), "(?")
+            stack.append((i, opening))
+        elif c == ")" and stack:
+            start, opening = stack.pop()
+            out.append((start, i, opening))
+        i += 1
+    return sorted(out)
+
+
+# -- windows: where in a long text a match could be -----------------------------------------------------
+
+# On a text this long, a pattern whose reach is bounded runs only on windows around its literals: on a
+# 64 KB comment nearly every common literal turns up, and running each such pattern over the whole text
+# made the cost per KB grow with the length.
+WINDOWED_FROM = 4096
+_WORD = regex.compile(r"\w")
+# Runs of three or more characters that are not letters or digits: the longest bounds what "\W*" and
+# "[\W_]*" can take in a text.
+_GAPS = regex.compile(r"[\W_]{3,}")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far from where a match starts the engine can look: ``ahead`` characters after the start (what
+    the match takes, what lookaheads see, and the character after it that \\b and $ look at) and ``behind``
+    before it (lookbehinds, \\b). Each is (constant, per longest run of \\w, per longest run of [\\W_]),
+    the runs measured in the text at hand (see _runs)."""
+
+    ahead: tuple[int, int, int]
+    behind: tuple[int, int, int]
+
+
+def reach(pattern: str) -> Reach | None:
+    """The reach of ``pattern`` (see Reach), or None where it is not bounded (".*", "(?:\\w+\\W+)+")."""
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    try:
+        tree = _parser.parse(pattern)
+    except Exception:
+        return None
+    if tree.state.flags & _C.SRE_FLAG_VERBOSE:
+        return None
+    width = _Width()
+    taken = width.sequence(list(tree))
+    if taken is None or width.unbounded:
+        return None
+    looks = width.looks
+    return Reach(ahead=_plus(_plus(taken, looks), (2, 0, 0)), behind=_plus(looks, (1, 0, 0)))
+
+
+def _plus(a, b):
+    return tuple(x + y for x, y in zip(a, b))
+
+
+def _times(a, n: int):
+    return tuple(x * n for x in a)
+
+
+class _Width:
+    """The most characters a parse tree can take, as a linear form of the text's runs; ``looks`` adds
+    up what every lookaround can see (more than the engine can look at once, never less)."""
+
+    def __init__(self):
+        self.looks = (0, 0, 0)
+        self.unbounded = False
+
+    def sequence(self, items):
+        total = (0, 0, 0)
+        for op, av in items:
+            width = self.node(op, av)
+            if width is None:
+                return None
+            total = _plus(total, width)
+        return total
+
+    def node(self, op, av):
+        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.ANY, _C.IN, _C.CATEGORY):
+            return (1, 0, 0)
+        if op is _C.AT:
+            return (0, 0, 0)
+        if op is _C.SUBPATTERN:
+            return self.sequence(list(av[-1]))
+        if op is _C.ATOMIC_GROUP:
+            return self.sequence(list(av))
+        if op is _C.BRANCH:
+            widths = [self.sequence(list(a)) for a in av[1]]
+            if any(w is None for w in widths):
+                return None
+            return tuple(max(column) for column in zip(*widths))
+        if op in (_C.ASSERT, _C.ASSERT_NOT):
+            seen = self.sequence(list(av[1]))
+            if seen is None:
+                self.unbounded = True
+                return None
+            self.looks = _plus(self.looks, seen)
+            return (0, 0, 0)
+        if op in _REPEATS:
+            low, high, sub = av
+            if high < _C.MAXREPEAT:
+                width = self.sequence(list(sub))
+                return None if width is None else _times(width, high)
+            run = _run_of(list(sub))
+            return None if run is None else tuple(int(i == run) for i in range(3))
+        return None  # a back reference, a conditional: no bound
+
+
+def _run_of(items) -> int | None:
+    """For a repeat of one character of a class within \\w or [\\W_]: which run bounds it (1, 2)."""
+    while len(items) == 1 and items[0][0] in (_C.SUBPATTERN, _C.ATOMIC_GROUP):
+        op, av = items[0]
+        items = list(av[-1]) if op is _C.SUBPATTERN else list(av)
+    if len(items) == 1 and items[0][0] is _C.BRANCH:
+        kinds = [_run_of(list(a)) for a in items[0][1][1]]
+        kinds = [_kinds_of_run(k) for k in kinds]
+    elif len(items) == 1:
+        kinds = [_kinds(*items[0])]
+    else:
+        return None
+    common = frozenset.intersection(*kinds) if kinds and all(kinds) else frozenset()
+    return min(common, default=None)
+
+
+def _kinds_of_run(run: int | None) -> frozenset[int]:
+    return frozenset({run}) if run else frozenset()
+
+
+def _kinds(op, av) -> frozenset[int]:
+    """The runs (1 of \\w, 2 of [\\W_]) one character of this item is always part of."""
+    if op is _C.LITERAL:
+        return _char_kinds(chr(av))
+    if op is _C.CATEGORY:
+        if av in (_C.CATEGORY_WORD, _C.CATEGORY_DIGIT):
+            return frozenset({1})
+        if av in (_C.CATEGORY_NOT_WORD, _C.CATEGORY_SPACE):
+            return frozenset({2})
+        return frozenset()
+    if op is _C.IN:
+        common = frozenset({1, 2})
+        for item_op, item in av:
+            if item_op is _C.RANGE:
+                if item[1] - item[0] > 512:
+                    return frozenset()
+                for code in range(item[0], item[1] + 1):
+                    common &= _char_kinds(chr(code))
+            elif item_op in (_C.LITERAL, _C.CATEGORY):
+                common &= _kinds(item_op, item)
+            else:
+                return frozenset()
+        return common
+    return frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _char_kinds(char: str) -> frozenset[int]:
+    # Matched case-insensitively: every case of the character counts.
+    variants = "".join({char, char.lower(), char.upper(), char.casefold()})
+    if all(_WORD.match(c) for c in variants):
+        return frozenset({1, 2}) if "_" == char else frozenset({1})
+    if not any(_WORD.match(c) for c in variants):
+        return frozenset({2})
+    return frozenset()
+
+
+@lru_cache(maxsize=4)
+def _runs(text: str) -> tuple[int, int, int]:
+    """What a Reach is measured in: (1, at least the longest run of \\w characters in ``text``, at least
+    the longest run of [\\W_] characters). No \\w character is white space, so a run of them lies within
+    one of str.split's words (found in C, much faster than a search for \\w+)."""
+    return 1, max(map(len, text.split()), default=0), max(map(len, _GAPS.findall(text)), default=2)
+
+
+def _measure(form, runs) -> int:
+    return sum(x * y for x, y in zip(form, runs))
 
 
 # -- lists ---------------------------------------------------------------------------------------------

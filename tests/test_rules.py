@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import regex
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from model import rules as R
@@ -178,7 +178,8 @@ def test_required_literals(pattern, plain, squeezed):
 
 @pytest.mark.parametrize("pattern, sets", [
     (r"fifa.{0,20}?coins?", [{"fifa"}, {"coin"}]),
-    (r"you\W*are\W*(?:so\W*)?gay", [{"you"}, {"are"}, {"gay"}]),
+    (r"cheap\W*(?:generic\W*)?viagra\W*pills?", [{"cheap"}, {"viagra"}, {"pill"}]),
+    (r"you\W*are\W*(?:so\W*)?gay", [{"gay"}]),  # "you" and "are" are in most comments: not worth it
     (r"c\W*+y\W*+b\W*+e\W*+r.*w\W*i\W*z", [{"cyber"}, {"wiz"}]),  # squeezed, like the first
     # Each alternative needs a verb and a noun, in either order: both kinds are needed.
     (r"(?:drill|kill)\W+(?:boss|ceo)|(?:boss|ceo)\W+(?:drill|kill)", [{"drill", "kill"}, {"boss", "ceo"}]),
@@ -191,11 +192,11 @@ def test_a_pattern_needs_every_one_of_several_literal_sets(pattern, sets):
 
 
 def test_a_pattern_needing_several_literal_sets_runs_only_where_all_are():
-    pattern = r"you\W*are\W*(?:so\W*)?gay"
+    pattern = r"cheap\W*(?:generic\W*)?viagra\W*pills?"
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
-    assert matcher.candidates("are you ok? you are, I hope") == []
-    assert matcher.candidates("you are so gay") == [0]
-    assert matcher.candidates("GAY pride: are you going?") == [0]  # present, in any order: the pattern decides
+    assert matcher.candidates("cheap pills, and viagr a") == []
+    assert matcher.candidates("Cheap generic VIAGRA pills") == [0]
+    assert matcher.candidates("pills: viagra is not cheap") == [0]  # present, in any order: the pattern decides
 
 
 @pytest.mark.parametrize("pattern, chars", [
@@ -340,6 +341,7 @@ def test_counting_and_absent_characters_never_drop_a_match(data):
 
 # Patterns whose prefilter needs several literal sets at once or a rare character, SmokeDetector's among them.
 SEVERAL_SETS_AND_RARE_CHARACTERS = [
+    r"cheap\W*(?:generic\W*)?viagra\W*pills?",
     r"you(?:[\W*_]*+|(?<=<\/)\w+(?=>)|(?<=<)\w+(?=>))*are(?:[\W*_]*|(?<=<\/)\w+(?=>)|(?<=<)\w+(?=>))*"
     r"(?:so(?:[\W*_]*|(?<=<\/)\w+(?=>)|(?<=<)\w+(?=>))*)?gay(?!\.com(?<=youaresogay\.com))",
     r"(?:up\W*+a\W*+cup.{0,40}?(?:breast|pills|bust|cream|</a>\W*+)s?|(?:breast|pills|bust|cream|\W*</a>)"
@@ -392,6 +394,133 @@ def test_a_length_bound_never_drops_a_match(data):
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
     if matcher.patterns[0][1].search(text):
         assert matcher.candidates(text) == [0], (pattern, text)
+
+
+# -- long texts: windows around the literals, lean forms, anchored patterns --------------------------------
+
+# Filler for texts past WINDOWED_FROM: ordinary words, a few literals of the patterns below that do not
+# make a match on their own, Hindi, and runs of spaces and underscores.
+FILLER = ("A comment about the news, with coins and virk and are and you in it. टिप्पणी: ठीक है। "
+          "abc___---   money MONEY? call girls? 800 215 ")
+
+
+def found_by_matcher(pattern: str, text: str, words: bool = False) -> str | None:
+    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern, words))])
+    found = matcher.find(text)
+    return found[0][1] if found else None
+
+
+def found_by_search(pattern: str, text: str, words: bool = False, drawn: bool = False) -> str | None:
+    """What running the pattern over the whole text finds. A drawn text on which that comes near the time
+    a pattern is given (the matcher would stop it) is no example: hypothesis finds some."""
+    started = time.perf_counter()
+    m = R.compile_pattern(pattern, words).search(text)
+    if drawn:
+        assume(time.perf_counter() - started < R.PATTERN_TIMEOUT / 4)
+    return m.group(0) if m else None
+
+
+@pytest.mark.parametrize("pattern, reach", [
+    (r"fifa.{0,20}?coins?", ((31, 0, 0), (1, 0, 0))),
+    (r"\w*virk", ((6, 1, 0), (1, 0, 0))),  # "\w*" takes at most the text's longest run of \w
+    (r"c\W*+y[\W_]*b", ((5, 0, 2), (1, 0, 0))),
+    (r"(?<=virk\W{0,3})abc", ((12, 0, 0), (8, 0, 0))),  # what the lookbehind sees, behind and ahead
+    (r"a.*b", None), (r"(?:\w+\W+){2,}x", None), (r"[^a]*x", None), (r"(a)\1", None),
+])
+def test_the_reach_of_a_pattern(pattern, reach):
+    assert (R.reach(pattern) == R.Reach(*reach)) if reach else R.reach(pattern) is None
+
+
+# Patterns of bounded reach, one literal before, inside or after what they take; and SmokeDetector's.
+WINDOWED = [
+    r"fifa.{0,20}?coins?",
+    r"\w*virk",
+    r"(?<=virk\W\W)abc",  # (hypothesis draws through `re`: a lookbehind of one width)
+    r"abc(?=\W{0,3}virk)",
+    r"(?<!virk)\W*money\b",
+    r"[a-z_]*+(?:61_*+)?1[\W_]*+800[\W_]*+215[\W_]*+732[a-z_]*+",
+    r"call\W?girls?$",
+    r"you\W*are\W*(?:so\W*)?gay",
+    r"(?-i:MONEY)(?<=[\s</.-]MONEY)(?=\s*[\w(),:;.&/\\<?!£$€-])(?!(?:[^<]|<(?!\/?code>))*+<\/code>)",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_on_a_long_text_windows_find_what_the_whole_text_gives(data):
+    import re
+
+    pattern = data.draw(st.sampled_from(WINDOWED))
+    words = data.draw(st.booleans())
+    pieces = data.draw(st.lists(st.one_of(
+        st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)), st.sampled_from(["virk", "", "w" * 60])),
+        min_size=1, max_size=4))
+    before = data.draw(st.integers(0, R.WINDOWED_FROM // len(FILLER) + 2))
+    text = FILLER * before + " ".join(pieces) + FILLER * (R.WINDOWED_FROM // len(FILLER) + 1 - before)
+    assert len(text) >= R.WINDOWED_FROM
+    assert found_by_matcher(pattern, text, words) == found_by_search(pattern, text, words, drawn=True), (pattern, text)
+
+
+@pytest.mark.parametrize("pattern, piece", [
+    (r"(?<=virk\W{0,3})abc", "virk  abc"),  # the literal is behind the match
+    (r"abc(?=\W{0,3}virk)", "abc - virk"),  # and ahead of it
+    (r"\w*virk", "x" * 300 + "virk"),  # "\w*" takes a long word
+    (r"c\W*+y\W*+b\W*+e\W*+r\W*+virk", "c - y - b - e - r - virk"),
+    (r"\bvirk$", "virk"),  # "$" at the text's end, not at a window's
+])
+def test_on_a_long_text_a_match_is_found_wherever_its_literal_is(pattern, piece):
+    for text in (FILLER * 50 + piece, piece + FILLER * 50, FILLER * 25 + piece + FILLER * 25):
+        assert found_by_matcher(pattern, text) == found_by_search(pattern, text), (pattern, text[:40])
+
+
+def test_on_a_long_text_a_window_end_is_not_taken_for_the_text_end():
+    text = FILLER * 50 + "zqvx" + "x" * 100
+    for pattern in (r"zqvx\w{0,5}$", r"zqvx\w{0,5}\b", r"zqvx\w{0,5}(?!x)"):
+        assert found_by_search(pattern, text) is None
+        assert found_by_matcher(pattern, text) is None, pattern
+
+
+@pytest.mark.parametrize("pattern, lean", [
+    (r"(?:full|movies?)(?!(?:[^<]|<(?!\/?code>))*+<\/code>)x", r"(?:full|movies?)x"),
+    (r"(?#a comment [ )a(?<!zzz)b", r"(?#a comment [ )ab"),
+    (r"a(?!zzz)?b", None),  # repeated
+    (r"a(?!(zz)z)b", None),  # holds a group: the rest would be renumbered
+    (r"a(?!b)c", None),  # "b" alone is not worth waiting for
+])
+def test_the_lean_form_of_a_pattern(pattern, lean):
+    assert (R.lean(pattern).source == lean) if lean else R.lean(pattern) is None
+
+
+LEAN = [
+    r"(?:full|movies?|watch(?:es)?|online|free|downloads?|stream(?:s|ing)?)(?!(?:[^<]|<(?!\/?code>))*+<\/code>)"
+    r"(?:[\W_]*+\w+){0,5}?(?:[\W_]*+(?:full|movies?|watch(?:es)?|online|free|downloads?|stream(?:s|ing)?)){2,}",
+    r"(?-i:MONEY)(?<=[\s</.-]MONEY)(?=\s*[\w(),:;.&/\\<?!£$€-])(?!(?:[^<]|<(?!\/?code>))*+<\/code>)",
+    r"(?<!virk\W)abc(?!\W*zzz)",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_lean_form_finds_what_the_pattern_finds(data):
+    import re
+
+    pattern = data.draw(st.sampled_from(LEAN))
+    pieces = data.draw(st.lists(st.one_of(
+        st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)),
+        st.sampled_from(["</code>", "</CODE>", "<code>", "virk", "zzz", "free movie", "MONEY "])), min_size=1, max_size=5))
+    text = data.draw(st.sampled_from(["", FILLER * 60])) + " ".join(pieces)
+    assert found_by_matcher(pattern, text) == found_by_search(pattern, text, drawn=True), (pattern, text[-200:])
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"^(?-i:[A-Z][a-z]{8,}+)0?18$", "Wonderful018"), (r"^abc", "x abc"), (r"^abc", "abc"),
+])
+def test_a_pattern_anchored_at_the_start_is_tried_there_only(pattern, text):
+    assert R._anchored(pattern)
+    assert not R._anchored(r"(?m)^abc") and not R._anchored(r"^a|b")  # at any line's start; or anywhere
+    for long in (text, text + FILLER * 50, FILLER * 50 + text):
+        assert found_by_matcher(pattern, long) == found_by_search(pattern, long)
+        assert found_by_matcher(pattern, long, words=True) == found_by_search(pattern, long, words=True)
 
 
 def test_a_runaway_pattern_in_a_list_is_stopped_and_counts_as_no_match(tmp_path, caplog):
