@@ -71,16 +71,16 @@ _new_contribution = functools.partial(tuple.__new__, Contribution)
 
 
 class _Growing:
-    """A numpy array that grows at its end, for the flat arrays of the word store."""
+    """A numpy array (of numbers, or of rows of ``width`` numbers) that grows at its end, for the word store."""
 
-    def __init__(self, dtype):
-        self.data = np.empty(4096, dtype=dtype)
+    def __init__(self, dtype, width: int | None = None):
+        self.data = np.empty((4096,) if width is None else (4096, width), dtype=dtype)
         self.size = 0
 
     def extend(self, values) -> None:
         end = self.size + len(values)
         if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            grown = np.empty((max(end, 2 * len(self.data)), *self.data.shape[1:]), dtype=self.data.dtype)
             grown[: self.size] = self.data[: self.size]
             self.data = grown
         self.data[self.size : end] = values
@@ -92,7 +92,7 @@ class _Batch(NamedTuple):
 
     char_columns: np.ndarray  # the scorer's columns of every word's character n-grams, word after word
     char_counts: np.ndarray  # per word: how many of those are its
-    tokens: np.ndarray  # every word's tokens for the word vectorizer, as ``_Words.token_ids`` numbers (-1: none)
+    tokens: np.ndarray  # every word's tokens for the word vectorizer, as ``_Words.token_ids`` numbers
     token_counts: np.ndarray  # per word: how many of those are its
     key_columns: np.ndarray  # per word: the word vectorizer's column of its key, -1 if it has none
     ids: np.ndarray  # per word: its number in the store, for ``_Words.keys``
@@ -117,11 +117,12 @@ class _Words:
         self.char_ngrams = chars.ngram_range
         self.offset = offset  # of the character vectorizer's first column among the scorer's
         # A number for every token of the word vectorizer's vocabulary, so that an n-gram of tokens is a
-        # number too (``FastScorer._word_grams``); a token outside every n-gram of it has none (-1).
+        # number too (``FastScorer._word_grams``); every token outside it has the one after the last.
         self.token_ids: dict[str, int] = {}
         for gram in words.vocabulary_:
             for token in gram.split(" "):
                 self.token_ids.setdefault(token, len(self.token_ids))
+        self.unknown_token = len(self.token_ids)
         self._clear()
 
     def _clear(self) -> None:
@@ -129,10 +130,9 @@ class _Words:
         self.keys: list[str] = []
         self._chars = _Growing(np.int32)
         self._tokens = _Growing(np.int32)
-        # Per word: where its character columns and tokens begin in the two arrays above, how many, its key.
-        self._char_starts, self._char_counts = _Growing(np.intp), _Growing(np.intp)
-        self._token_starts, self._token_counts = _Growing(np.intp), _Growing(np.intp)
-        self._key_columns = _Growing(np.intp)
+        # Per word, one row: where its character columns begin in the array above and how many, the same of
+        # its tokens, its key's column (one row, so a batch takes all of them in one operation).
+        self._rows = _Growing(np.intp, 5)
         self._kept = (0, 0, 0)  # words, character columns and tokens of the kept words
 
     def gather(self, words: list[str]) -> _Batch:
@@ -145,11 +145,10 @@ class _Words:
                 self._clear()  # crude, but bounded; a refill costs what the first fill did
                 missing = np.arange(len(words))
             ids[missing] = self._add([words[i] for i in missing.tolist()])
-        char_counts, token_counts = self._char_counts.data[ids], self._token_counts.data[ids]
-        return _Batch(_ragged(self._chars.data, self._char_starts.data[ids], char_counts) + self.offset,
-                      char_counts,
-                      _ragged(self._tokens.data, self._token_starts.data[ids], token_counts).astype(np.intp),
-                      token_counts, self._key_columns.data[ids], ids)
+        char_starts, char_counts, token_starts, token_counts, key_columns = self._rows.data[ids].T
+        return _Batch(_ragged(self._chars.data, char_starts, char_counts) + self.offset, char_counts,
+                      _ragged(self._tokens.data, token_starts, token_counts).astype(np.intp), token_counts,
+                      key_columns, ids)
 
     def _add(self, words: list[str]) -> list[int]:
         """Work out each of ``words`` (some several times over) and give their numbers. Only ordinary words
@@ -166,13 +165,11 @@ class _Words:
         tokens = list(map(self.tokenize, distinct))
         keys = [" ".join(t) or word for t, word in zip(tokens, distinct)]
         char_counts, token_counts = list(map(len, columns)), list(map(len, tokens))
-        self._char_starts.extend(n_chars + np.cumsum([0, *char_counts[:-1]]))
-        self._token_starts.extend(n_tokens + np.cumsum([0, *token_counts[:-1]]))
-        self._char_counts.extend(char_counts)
-        self._token_counts.extend(token_counts)
+        self._rows.extend(np.array([n_chars + np.cumsum([0, *char_counts[:-1]], dtype=np.intp), char_counts,
+                                    n_tokens + np.cumsum([0, *token_counts[:-1]], dtype=np.intp), token_counts,
+                                    [word_get(key, -1) for key in keys]], dtype=np.intp).T)
         self._chars.extend(list(chain.from_iterable(columns)))
-        self._tokens.extend([token_get(t, -1) for t in chain.from_iterable(tokens)])
-        self._key_columns.extend([word_get(key, -1) for key in keys])
+        self._tokens.extend([token_get(t, self.unknown_token) for t in chain.from_iterable(tokens)])
         self.keys.extend(keys)
         self._cache.update(zip(distinct[:kept], range(first, first + kept)))
         self._kept = (first + kept, n_chars + sum(char_counts[:kept]), n_tokens + sum(token_counts[:kept]))
@@ -184,9 +181,7 @@ class _Words:
         if len(self.keys) == n_words:
             return
         del self.keys[n_words:]
-        for column in (self._char_starts, self._char_counts, self._token_starts, self._token_counts,
-                       self._key_columns):
-            column.size = n_words
+        self._rows.size = n_words
         self._chars.size, self._tokens.size = n_chars, n_tokens
 
 
@@ -281,13 +276,14 @@ class FastScorer:
 
     def _index_word_grams(self, vocabulary: dict[str, int]) -> None:
         """The word vectorizer's columns by tokens' numbers (``_Words.token_ids``): a list for single
-        tokens, with -1 last for the number -1; for each longer size, the n-grams as numbers (their
-        tokens' numbers as digits in base ``token_base``), sorted, and their columns in that order."""
+        tokens (-1 for the unknown token); for each longer size, the n-grams as numbers (their tokens'
+        numbers as digits in base ``token_base``), sorted, then a number above them all, and their columns
+        in that order (-1 last). An n-gram with an unknown token has a number outside the list."""
         token_ids = self.words.token_ids
-        self.token_base = len(token_ids)
-        if self.token_base ** self.word_ngrams[1] >= 2**63:
+        self.token_base = len(token_ids) + 1
+        if self.token_base ** self.word_ngrams[1] >= 2**63 - 1:
             raise ValueError("the fast path expects the word n-grams to fit in 64 bits as numbers")
-        self.unigram_columns = np.full(self.token_base + 1, -1, dtype=np.intp)
+        self.unigram_columns = np.full(self.token_base, -1, dtype=np.intp)
         grams: dict[int, list[tuple[int, int]]] = {}
         for gram, column in vocabulary.items():
             number = 0
@@ -300,8 +296,8 @@ class FastScorer:
         self.gram_numbers, self.gram_columns = {}, {}
         for size, pairs in grams.items():
             pairs.sort()
-            self.gram_numbers[size] = np.array([number for number, _ in pairs], dtype=np.int64)
-            self.gram_columns[size] = np.array([column for _, column in pairs], dtype=np.intp)
+            self.gram_numbers[size] = np.array([number for number, _ in pairs] + [2**63 - 1], dtype=np.int64)
+            self.gram_columns[size] = np.array([column for _, column in pairs] + [-1], dtype=np.intp)
 
     def _word_grams(self, tokens: np.ndarray, token_rows: np.ndarray, size: int) -> np.ndarray:
         """The word vectorizer's column of each n-gram of ``size`` consecutive tokens (-1: none, or the
@@ -310,15 +306,13 @@ class FastScorer:
         numbers = self.gram_numbers.get(size)
         if count <= 0 or numbers is None:
             return np.full(max(count, 0), -1, dtype=np.intp)
-        number = tokens[:count].astype(np.int64)
-        valid = token_rows[:count] == token_rows[size - 1 :]
-        for i in range(size):
-            part = tokens[i : i + count]
-            valid &= part >= 0
-            if i:
-                number = number * self.token_base + part
-        at = numbers.searchsorted(number).clip(max=len(numbers) - 1)
-        return np.where(valid & (numbers[at] == number), self.gram_columns[size][at], -1)
+        number = tokens[:count]
+        for i in range(1, size):
+            number = number * self.token_base + tokens[i : i + count]
+        at = numbers.searchsorted(number)
+        columns = self.gram_columns[size][at]
+        columns[(numbers[at] != number) | (token_rows[:count] != token_rows[size - 1 :])] = -1
+        return columns
 
     def _score_batch(self, prepared: list[PreparedComment], top: int) -> list[Score]:
         n = len(prepared)
