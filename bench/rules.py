@@ -11,17 +11,23 @@
    added where the list matches: how many ham comments the list pushes from allow to review or block, and
    to block, per family (English YouTube, English SMS, Hindi SMS).
 
-Run:  .venv/bin/python bench/rules.py [--repeats 3] [--comments 300] [--speed-only]
+With --against REV, model/rules.py as it was at git revision REV is loaded beside the current one and
+every matching cost is measured for both, comment by comment in turn: on a shared machine the load
+changes by 2x within minutes, and only figures taken side by side compare.
+
+Run:  .venv/bin/python bench/rules.py [--repeats 3] [--comments 300] [--speed-only] [--against REV]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,14 +57,37 @@ def community_config(shared_rules: Path) -> Path:
     return folder
 
 
-def timed_match(lists, comment: Comment, prepared) -> float:
-    subject = R.Subject(comment, prepared)
-    R._lower.cache_clear()
-    R.squeeze.cache_clear()
+def rules_at(revision: str):
+    """model/rules.py as it was at ``revision``, imported beside the current one."""
+    source = subprocess.run(["git", "show", f"{revision}:model/rules.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp(prefix="spamgate-rules-at-")) / "rules.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("model.rules_at_revision", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def timed_match(lists, comment: Comment, prepared, module=R) -> float:
+    subject = module.Subject(comment, prepared)
+    for cached in ("_lower", "squeeze", "_runs"):
+        if hasattr(module, cached):
+            getattr(module, cached).cache_clear()
     started = time.perf_counter()
     for rules in lists:
         rules.match(subject)
     return time.perf_counter() - started
+
+
+def side_by_side(setups, comments) -> list[list[float]]:
+    """Microseconds per comment for each (module, lists) of ``setups``, taken in turn on each comment."""
+    samples = [[] for _ in setups]
+    for comment, prepared in comments:
+        for column, (module, lists) in zip(samples, setups):
+            column.append(timed_match(lists, comment, prepared, module) * 1e6)
+    return samples
 
 
 def percentile(values, q):
@@ -78,6 +107,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--comments", type=int, default=300, help="1 KB comments to time")
     parser.add_argument("--speed-only", action="store_true", help="skip the false alarms (section 3)")
+    parser.add_argument("--against", metavar="REV", help="also time model/rules.py of this git revision")
     args = parser.parse_args()
     shared = Path(args.shared)
     if hasattr(os, "sched_setaffinity"):
@@ -97,7 +127,14 @@ def main() -> int:
     entries = sum(len(r.entries) for r in community)
     # Memory: the first load's growth (later loads reuse the pages the previous one freed).
     print(f"{len(community)} lists, {entries:,} entries: {statistics.median(times):.1f} s (median of "
-          f"{args.repeats}), +{memory[0]:.0f} MB resident\n")
+          f"{args.repeats}), +{memory[0]:.0f} MB resident")
+    old = None
+    if args.against:
+        module = rules_at(args.against)
+        started = time.perf_counter()
+        old = (module, module.load(config))
+        print(f"at {args.against}: {time.perf_counter() - started:.1f} s (one load)")
+    print()
     defaults = R.load_all([R.DEFAULT_RULES])
     # The WordPress list as WordPress applies it (on the text as well), to show why the config does not.
     wordpress = next(r for r in community if r.name == "wordpress-blocklist")
@@ -122,16 +159,28 @@ def main() -> int:
     for c, p in zip(kb, prepared):  # warm caches and lazy builds
         timed_match(community, c, p)
 
+    then = f" at {args.against}" if old else ""
     print("## Matching cost per 1 KB comment (one core, microseconds)\n")
-    print("| lists | median | p99 |")
-    print("|---|---|---|")
+    print("| lists | median | p99 |" + (f" median{then} | p99{then} |" if old else ""))
+    print("|---|---|---|" + ("---|---|" if old else ""))
     setups = [("none", ()), ("shipped defaults", defaults), ("all community lists", community),
               ("all community lists but smokedetector-watched",
                tuple(r for r in community if r.name != "smokedetector-watched"))]
     setups += [(f"only {r.name}", (r,)) for r in community]
+    names = {r.name for r in community}
+
+    def beside(lists):
+        """The same lists loaded by the old module (or nothing, for lists not from the community)."""
+        if old is None or not lists or any(r.name not in names for r in lists):
+            return None
+        wanted = {r.name for r in lists}
+        return old[0], tuple(r for r in old[1] if r.name in wanted)
+
     for name, lists in setups:
-        samples = [timed_match(lists, c, p) * 1e6 for c, p in zip(kb, prepared)]
-        print(f"| {name} | {statistics.median(samples):.0f} | {percentile(samples, 0.99):.0f} |")
+        pair = [(R, lists)] + ([beside(lists)] if beside(lists) else [])
+        samples = side_by_side(pair, list(zip(kb, prepared)))
+        print(f"| {name} | " + " | ".join(f"{statistics.median(s):.0f} | {percentile(s, 0.99):.0f}" for s in samples)
+              + " |" + (" | |" if old and len(samples) == 1 else ""))
 
     print("\n## The prefilter per pattern list (1 KB comments; microseconds, median per comment)\n")
     print("| list | patterns | always-run | their cost | unless & % < \\ | counted | short texts only |")
@@ -152,15 +201,13 @@ def main() -> int:
               f"{len(matcher._counts)} | {len(matcher._short)} |")
 
     print("\n## Linear in length (all community lists, median microseconds)\n")
-    print("| comment | median | per KB |")
-    print("|---|---|---|")
+    print("| comment | median | per KB |" + (f" median{then} | per KB{then} |" if old else ""))
+    print("|---|---|---|" + ("---|---|" if old else ""))
     for size in (1024, 8 * 1024, 64 * 1024):
-        samples = []
-        for _ in range(max(5, 60 // (size // 1024))):
-            c = comment_of(size)
-            samples.append(timed_match(community, c, prepare(c)) * 1e6)
-        median = statistics.median(samples)
-        print(f"| {size // 1024} KB | {median:.0f} | {median / (size / 1024):.0f} |")
+        comments = [comment_of(size) for _ in range(max(5, 60 // (size // 1024)))]
+        samples = side_by_side([(R, community)] + ([old] if old else []), [(c, prepare(c)) for c in comments])
+        print(f"| {size // 1024} KB | " + " | ".join(
+            f"{statistics.median(s):.0f} | {statistics.median(s) / (size / 1024):.0f}" for s in samples) + " |")
 
     if args.speed_only:
         return 0

@@ -164,18 +164,26 @@ class PatternMatcher:
         plain: dict[str, list[tuple[int, int]]] = {}
         squeezed: dict[str, list[tuple[int, int]]] = {}
         always, short, chars, counts, sets = [], [], {}, {}, {}
-        self._reach: dict[int, Reach] = {}  # patterns run on windows of a long text (see WINDOWED_FROM)
+        # Patterns with plain literals, which can run on windows of a long text (see WINDOWED_FROM), and
+        # their reach, worked out the first time a long text needs it (most patterns never meet one).
+        self._plain_patterns: set[int] = set()
+        self._reach: dict[int, Reach | None] = {}
         self._guards: dict[int, frozenset[str]] = {}  # their Literals.unless
         # Patterns without their negative lookarounds, for texts with none of what those need (see Lean):
         # (the literals, the pattern compiled, its reach when it has literals to wait for)
         self._lean: dict[int, tuple[frozenset[str], regex.Pattern, Reach | None]] = {}
         # Patterns that must start where the text does ("^..."): tried there only.
         self._anchored: set[int] = set()
-        plain_patterns = set()
-        for i, (source, _) in enumerate(self.patterns):
+        for i, (source, compiled) in enumerate(self.patterns):
+            # Every analysis of one pattern in a row: they share its parse tree (see _parsed).
             literals = required_literals(source)
-            if literals is not None and literals.plain:
-                plain_patterns.add(i)
+            if _anchored(source):
+                self._anchored.add(i)
+            lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
+            lean_compiled = _recompiled(compiled, lean_form.source) if lean_form is not None else None
+            if lean_compiled is not None:
+                lean_reach = reach(lean_form.source) if literals is not None and literals.plain else None
+                self._lean[i] = (lean_form.absent, lean_compiled, lean_reach)
             if literals is None:
                 longest = longest_text(source)
                 if longest is None:
@@ -194,21 +202,11 @@ class PatternMatcher:
                 chars.setdefault(char, []).append(i)
             if literals.count > 1:
                 counts[i] = literals.count
-            if literals.plain and (bounded := reach(source)) is not None:
-                self._reach[i] = bounded
+            if literals.plain:
+                self._plain_patterns.add(i)
             if literals.unless:
                 self._guards[i] = literals.unless
-        for i, (source, compiled) in enumerate(self.patterns):
-            if _anchored(source):
-                self._anchored.add(i)
-            lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
-            if lean_form is not None:
-                lean_compiled = _recompiled(compiled, lean_form.source)
-                if lean_compiled is not None:
-                    lean_reach = reach(lean_form.source) if i in plain_patterns else None
-                    self._lean[i] = (lean_form.absent, lean_compiled, lean_reach)
-        windowed = set(self._reach) | {i for i, (_, _, r) in self._lean.items() if r is not None}
-        self._plain = _Words(plain, sets, counts, windowed)
+        self._plain = _Words(plain, sets, counts, self._plain_patterns)
         self._squeezed = _Words(squeezed, sets, {}, {})
         self.always = tuple(always)  # patterns with no literal to wait for: run on every text
         # Characters whose presence lets patterns run: those their literals were worked out without
@@ -268,16 +266,23 @@ class PatternMatcher:
         return found
 
 
-    def _variant(self, i: int, lowered: str) -> tuple[regex.Pattern, Reach | None]:
-        """Pattern ``i`` as it is best run on a text (its lean form where that means the same; see Lean),
-        and its reach, if bounded."""
+    def _variant(self, i: int, lowered: str) -> tuple[regex.Pattern, bool]:
+        """Pattern ``i`` as it is best run on a text: its lean form where that means the same (see Lean),
+        and whether it is that."""
         if i in self._lean:
-            absent, compiled, bounded = self._lean[i]
+            absent, compiled, _ = self._lean[i]
             if not any(literal in lowered for literal in absent):
-                return compiled, bounded
-        return self.patterns[i][1], self._reach.get(i)
+                return compiled, True
+        return self.patterns[i][1], False
 
-    def _windows(self, text: str, variants: dict[int, tuple[regex.Pattern, Reach | None]],
+    def _reach_of(self, i: int, lean_form: bool) -> Reach | None:
+        if lean_form:
+            return self._lean[i][2]
+        if i not in self._reach:
+            self._reach[i] = reach(self.patterns[i][0]) if i in self._plain_patterns else None
+        return self._reach[i]
+
+    def _windows(self, text: str, variants: dict[int, tuple[regex.Pattern, bool]],
                  hits) -> dict[int, tuple[list[tuple[int, int]], int]]:
         """For the candidates of bounded reach: (the ranges their matches could start in, how far ahead
         of its start a match attempt looks). Every match holds a literal of the pattern's first set (or
@@ -285,7 +290,8 @@ class PatternMatcher:
         lowered = _lower(text)
         if len(lowered) != len(text):  # lower-casing lengthened a character: positions would not agree
             return {}
-        wanted = {i for i, (_, bounded) in variants.items() if bounded is not None and not any(
+        bounds = {i: self._reach_of(i, lean_form) for i, (_, lean_form) in variants.items()}
+        wanted = {i for i, bounded in bounds.items() if bounded is not None and not any(
             char in lowered for char in self._guards.get(i, ()))}  # a guard character: a match may have no literal
         if not wanted:
             return {}
@@ -298,7 +304,7 @@ class PatternMatcher:
         runs = _runs(text)
         out = {}
         for i, found in spans.items():
-            bounded = variants[i][1]
+            bounded = bounds[i]
             ahead, behind = _measure(bounded.ahead, runs), _measure(bounded.behind, runs)
             ranges: list[tuple[int, int]] = []
             for start, end in found:  # a match starting at s looks at [s - behind, s + ahead)
@@ -331,7 +337,7 @@ class _Words:
     """One Aho-Corasick automaton over the literals of many patterns, in one view of the text."""
 
     def __init__(self, words: dict[str, list[tuple[int, int]]], sets: dict[int, int], counts: dict[int, int],
-                 windowed: dict[int, object]):
+                 windowed: set[int]):
         self.counts = counts
         self.automaton = None
         # Per word (by number): its length; patterns it lets run by itself (their only literal set, not
@@ -451,15 +457,24 @@ def squeeze(text: str) -> str:
     return "".join([c for c in lowered if _kept(c)])
 
 
+@lru_cache(maxsize=8)
+def _parsed(pattern: str):
+    """The parse tree of ``pattern`` by `re`'s parser (read only), or None for syntax only the regex module
+    knows. Kept for the few analyses of one pattern in a row (literals, reach, anchors, lean form)."""
+    for old, new in _REGEX_ONLY:
+        pattern = old.sub(new, pattern)
+    try:
+        return _parser.parse(pattern)
+    except Exception:
+        return None
+
+
 def required_literals(pattern: str) -> Literals | None:
     """Strings of which every match of ``pattern`` contains at least one, or None when there is no set
     worth waiting for (the pattern then runs on every text). Never wrong the other way: a text with
     none of them cannot match."""
-    for old, new in _REGEX_ONLY:
-        pattern = old.sub(new, pattern)
-    try:
-        tree = _parser.parse(pattern)
-    except Exception:  # regex-module syntax `re` does not know: no shortcut, the pattern always runs
+    tree = _parsed(pattern)
+    if tree is None:  # regex-module syntax `re` does not know: no shortcut, the pattern always runs
         return None
     if tree.state.flags & _C.SRE_FLAG_VERBOSE:
         return None
@@ -493,11 +508,8 @@ def longest_text(pattern: str) -> int | None:
     """The longest text ``pattern`` can match at all, for a pattern that must take the whole text
     ("^(?-i:[sdfghjkl]{6,40})$"): its widest match and the line end ``$`` may stand before. None for
     any other pattern."""
-    for old, new in _REGEX_ONLY:
-        pattern = old.sub(new, pattern)
-    try:
-        tree = _parser.parse(pattern)
-    except Exception:
+    tree = _parsed(pattern)
+    if tree is None:
         return None
     items = list(tree)
     if tree.state.flags & (_C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_VERBOSE) or len(items) < 2:
@@ -533,8 +545,11 @@ _COMMON_WORDS = (
     "sir bhai ji yaar").split()
 
 
+_COMMON_TEXT = "\n".join(_COMMON_WORDS)
+
+
 def _common(literal: str) -> bool:
-    return any(literal in word for word in _COMMON_WORDS)
+    return literal in _COMMON_TEXT
 
 
 def _best(candidates, min_weight: int = _MIN_WEIGHT) -> tuple[frozenset[str], ...]:
@@ -761,9 +776,8 @@ def _non_alnum_class(items) -> bool:
 
 def _anchored(pattern: str) -> bool:
     """Whether every match of ``pattern`` starts where the text does ("^..." or "\\A...", not multi-line)."""
-    try:
-        tree = _parser.parse(_substituted(pattern))
-    except Exception:
+    tree = _parsed(pattern)
+    if tree is None:
         return False
     items = list(tree)
     return (not tree.state.flags & _C.SRE_FLAG_MULTILINE and bool(items)
@@ -795,10 +809,8 @@ class Lean:
 def lean(pattern: str) -> Lean | None:
     """``pattern`` without the negative lookarounds that need a literal (see Lean), or None if it has none
     (or any that holds a group, or is repeated, whose removal would change what the rest means)."""
-    try:
-        if _parser.parse(_substituted(pattern)).state.flags & _C.SRE_FLAG_VERBOSE:
-            return None
-    except Exception:
+    tree = _parsed(pattern)
+    if tree is None or tree.state.flags & _C.SRE_FLAG_VERBOSE:
         return None
     cuts, absent = [], set()
     for start, end in _negative_lookarounds(pattern):
@@ -820,12 +832,6 @@ def lean(pattern: str) -> Lean | None:
         last = end + 1
     source.append(pattern[last:])
     return Lean(absent=frozenset(absent), source="".join(source))
-
-
-def _substituted(pattern: str) -> str:
-    for old, new in _REGEX_ONLY:
-        pattern = old.sub(new, pattern)
-    return pattern
 
 
 def _groups(pattern: str) -> list[str]:
@@ -902,11 +908,8 @@ class Reach:
 
 def reach(pattern: str) -> Reach | None:
     """The reach of ``pattern`` (see Reach), or None where it is not bounded (".*", "(?:\\w+\\W+)+")."""
-    for old, new in _REGEX_ONLY:
-        pattern = old.sub(new, pattern)
-    try:
-        tree = _parser.parse(pattern)
-    except Exception:
+    tree = _parsed(pattern)
+    if tree is None:
         return None
     if tree.state.flags & _C.SRE_FLAG_VERBOSE:
         return None
