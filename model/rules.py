@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import ahocorasick
+import numpy as np
 import regex
 
 from . import text as T
@@ -448,13 +449,26 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
+@lru_cache(maxsize=1)
+def _kept_below_65536():
+    """_kept of every character below U+10000, as a numpy mask (worked out once: about 10 ms)."""
+    return np.fromiter((_kept(chr(code)) for code in range(0x10000)), dtype=bool, count=0x10000)
+
+
 @lru_cache(maxsize=16)
 def squeeze(text: str) -> str:
     """Lower case, letters and digits only: what a "c\\W*y\\W*b\\W*e\\W*r" pattern sees of a text."""
     lowered = _lower(text)
     if lowered.isascii():
         return lowered.encode("ascii").translate(None, _ASCII_NOT_KEPT).decode("ascii")
-    return "".join([c for c in lowered if _kept(c)])
+    # Character by character in Python cost 40 us per KB of Hindi; as code points in numpy, a sixth of that.
+    codes = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = _kept_below_65536()
+    kept = table[np.minimum(codes, 0xFFFF)]
+    beyond = codes > 0xFFFF  # emoji and the like: few, looked at one by one
+    if beyond.any():
+        kept[beyond] = [_kept(chr(code)) for code in codes[beyond]]
+    return codes[kept].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 @lru_cache(maxsize=8)

@@ -310,6 +310,13 @@ def test_the_squeezed_view_drops_what_the_regex_module_counts_as_non_word():
         assert matcher.patterns[0][1].search(text) and matcher.candidates(text) == [0], text
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=st.text() | st.text(st.sampled_from("c²y①b e-r_ऽ१२ä😀\U0001D400ⅧİK")))
+def test_squeezing_keeps_exactly_the_letters_and_decimal_digits(text):
+    lowered = text.lower()
+    assert R.squeeze(text) == "".join(c for c in lowered if c.isalpha() or c.isdecimal())
+
+
 # Patterns whose prefilter counts occurrences or assumes characters absent, SmokeDetector's among them.
 COUNTED_AND_GUARDED = [
     r"(?:full|movies?|watch(?:es)?|online|free|downloads?|stream(?:s|ing)?)(?:[\W_]*+\w+){0,5}?"
