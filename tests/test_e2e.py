@@ -143,3 +143,18 @@ def test_keys_add_prints_the_key_once_on_its_last_line_and_stores_its_hash(tmp_p
 
     assert stored["sha256"] == hashlib.sha256(token.encode()).hexdigest()
     assert (stored["site"], stored["role"]) == ("news.example", "client")
+
+
+def test_the_gunicorn_entry_point_builds_the_scoring_tables_before_the_workers_fork(tmp_path):
+    """What the core builds on first use is built at import of service.wsgi (in the master, with
+    preload_app), so the workers share it and no first request pays for it."""
+    import subprocess
+    import sys
+
+    probe = ("import service.wsgi\n"
+             "from model.features import _bmp_classes\n"
+             "print(_bmp_classes.cache_info().currsize)\n")
+    env = {**os.environ, "SPAMGATE_KEYS_FILE": str(tmp_path / "keys.json"), "SPAMGATE_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "1"
