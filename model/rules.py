@@ -303,6 +303,9 @@ class PatternMatcher:
                 if i in wanted:
                     spans.setdefault(i, []).append((end + 1 - table[number][0], end + 1))
         runs = _runs(text)
+        # A Unicode word boundary looks up to two characters on, stepping over runs of marks: the window
+        # goes that much further than the reach.
+        extends = 2 * _extends(text)
         out = {}
         for i, found in spans.items():
             bounded = bounds[i]
@@ -314,7 +317,7 @@ class PatternMatcher:
                     ranges[-1] = (ranges[-1][0], max(ranges[-1][1], high))
                 else:
                     ranges.append((low, high))
-            out[i] = (ranges, ahead)
+            out[i] = (ranges, ahead + extends)
         return out
 
 
@@ -907,6 +910,9 @@ _WORD = regex.compile(r"\w")
 # Runs of three or more characters that are not letters or digits: the longest bounds what "\W*" and
 # "[\W_]*" can take in a text.
 _GAPS = regex.compile(r"[\W_]{3,}")
+# Characters Unicode's word boundaries (the regex module's (?w:\b), SmokeDetector's keyword wrapping) step
+# over to find the next real character: combining marks, format characters, modifiers.
+_EXTENDS = regex.compile(r"[\p{M}\p{Cf}\p{Lm}\p{Grapheme_Extend}\p{Emoji_Modifier}]+")
 
 
 @dataclass(frozen=True)
@@ -1046,6 +1052,12 @@ def _char_kinds(char: str) -> frozenset[int]:
     if not any(_WORD.match(c) for c in variants):
         return frozenset({2})
     return frozenset()
+
+
+@lru_cache(maxsize=4)
+def _extends(text: str) -> int:
+    """The longest run of characters a Unicode word boundary steps over (see _EXTENDS) in ``text``."""
+    return max(map(len, _EXTENDS.findall(text)), default=0)
 
 
 @lru_cache(maxsize=4)

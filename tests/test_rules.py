@@ -485,6 +485,11 @@ def test_on_a_long_text_a_window_end_is_not_taken_for_the_text_end():
     for pattern in (r"zqvx\w{0,5}$", r"zqvx\w{0,5}\b", r"zqvx\w{0,5}(?!x)"):
         assert found_by_search(pattern, text) is None
         assert found_by_matcher(pattern, text) is None, pattern
+    # A Unicode word boundary steps over combining marks: "zqvx'́́́́́́s" is one word, in a window or not.
+    text = FILLER * 50 + "zqvx'" + "\u0301" * 6 + "s" + FILLER
+    for words in (False, True):
+        assert found_by_search(r"zqvx(?w:\b)", text, words) is None
+        assert found_by_matcher(r"zqvx(?w:\b)", text, words) is None
 
 
 @pytest.mark.parametrize("pattern, lean", [
