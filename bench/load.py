@@ -11,7 +11,7 @@ the end. Needs `wrk` (Debian: apt-get install wrk) and `redis-server`.
 With --profile DIR, py-spy (pip install py-spy) samples every worker through each measured run and
 writes DIR/<run>-<pid>.txt (collapsed stacks) and prints the functions that take most of the samples.
 
-Run:  .venv/bin/python bench/load.py [--duration 15] [--connections 16] [--workers 2] [--profile DIR]
+Run:  .venv/bin/python bench/load.py [--repeats 3] [--duration 15] [--connections 16] [--workers 2] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,12 @@ def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
+def milliseconds(text: str) -> float:
+    """wrk's latency ("850.00us", "8.38ms", "1.24s") in milliseconds."""
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -146,6 +153,7 @@ def main() -> int:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--rate-limit", default="100000000/minute",
                         help="SPAMGATE_RATE_LIMIT for the service: by default on but never reached; none to measure without")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of every run; the table gives medians")
     parser.add_argument("--unix-socket", action="store_true", help="reach Redis through a Unix socket, not TCP")
     parser.add_argument("--profile", type=Path, help="sample the workers with py-spy into this folder")
     parser.add_argument("--only", nargs="*", help="run only these runs (ceiling, hit, miss, batch)")
@@ -192,27 +200,32 @@ def main() -> int:
             if args.only:
                 runs = {name: run for name, run in runs.items()
                         if name.split()[0] == "ceiling" or any(word in name for word in args.only)}
-            results = {}
-            for name, (target, path, batch, unique) in runs.items():
-                script = tmp / f"{target}-{batch}-{unique}.lua"
-                script.write_text(LUA.replace("{BODIES}", bodies).replace("{BATCH}", str(batch))
-                                  .replace("{UNIQUE}", unique).replace("{TOKEN}", token))
-                url = f"http://127.0.0.1:{ports[target]}{path}"
-                wrk(url, script, args.connections, 3)  # warm-up: caches, connections, page faults
-                samplers = (profile(worker_pids(service.pid if target == "service" else ceiling.pid),
-                                    args.profile, name, args.duration) if args.profile else [])
-                workers = worker_pids(service.pid if target == "service" else ceiling.pid)
-                before = cpu_seconds(workers), cpu_seconds([procs[0].pid])
-                results[name] = wrk(url, script, args.connections, args.duration)
-                after = cpu_seconds(workers), cpu_seconds([procs[0].pid])
-                done = results[name]["requests_per_s"] * args.duration
-                results[name]["worker_cpu_ms"] = 1000 * (after[0] - before[0]) / done
-                results[name]["redis_cpu_ms"] = 1000 * (after[1] - before[1]) / done
-                for sampler in samplers:
-                    sampler.wait(timeout=60)
-                if samplers:
-                    print_profile(args.profile, name)
-                print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
+            rounds: list[dict] = []
+            for round_number in range(args.repeats):
+                results = {}
+                for name, (target, path, batch, unique) in runs.items():
+                    script = tmp / f"{target}-{batch}-{unique}.lua"
+                    script.write_text(LUA.replace("{BODIES}", bodies).replace("{BATCH}", str(batch))
+                                      .replace("{UNIQUE}", unique).replace("{TOKEN}", token))
+                    url = f"http://127.0.0.1:{ports[target]}{path}"
+                    wrk(url, script, args.connections, 3)  # warm-up: caches, connections, page faults
+                    workers = worker_pids(service.pid if target == "service" else ceiling.pid)
+                    samplers = profile(workers, args.profile, name, args.duration) if args.profile else []
+                    before = cpu_seconds(workers), cpu_seconds([procs[0].pid])
+                    results[name] = wrk(url, script, args.connections, args.duration)
+                    after = cpu_seconds(workers), cpu_seconds([procs[0].pid])
+                    done = results[name]["requests_per_s"] * args.duration
+                    results[name]["worker_cpu_ms"] = 1000 * (after[0] - before[0]) / done
+                    results[name]["redis_cpu_ms"] = 1000 * (after[1] - before[1]) / done
+                    for sampler in samplers:
+                        sampler.wait(timeout=60)
+                    if samplers:
+                        print_profile(args.profile, name)
+                    print(f"round {round_number + 1}", name, json.dumps(results[name]), file=sys.stderr, flush=True)
+                ceiling_rate = results["ceiling (trivial Flask endpoint)"]["requests_per_s"]
+                for r in results.values():
+                    r["x_ceiling"] = r["requests_per_s"] / ceiling_rate
+                rounds.append(results)
             memory = [rss_mb(pid) for pid in worker_pids(service.pid)]
         finally:
             for p in procs:
@@ -223,16 +236,20 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     p.kill()
 
-    top = results["ceiling (trivial Flask endpoint)"]["requests_per_s"]
     print(f"\ngunicorn, {args.workers} sync workers, wrk 2 threads x {args.connections} connections, "
-          f"{args.duration}s per run, loopback, one 2-core machine shared by wrk and the service")
-    print(f"{'run':<34}{'req/s':>10}{'x ceiling':>11}{'comments/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}"
+          f"{args.duration}s per run, loopback, one 2-core machine shared by wrk and the service; "
+          f"median of {args.repeats} rounds (each ratio is taken within its round)")
+    print(f"{'run':<34}{'req/s':>10}{'x ceiling':>11}{'comments/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}"
           f"{'worker CPU ms/req':>19}{'Redis CPU ms/req':>18}  socket errors")
-    for name, r in results.items():
-        comments = r["requests_per_s"] * (100 if "batch" in name else 1)
-        print(f"{name:<34}{r['requests_per_s']:>10.0f}{r['requests_per_s'] / top:>11.2f}{comments:>12.0f}"
-              f"{r['p50']:>10}{r['p99']:>10}{r['non_2xx']:>9}{r['worker_cpu_ms']:>19.3f}{r['redis_cpu_ms']:>18.3f}"
-              f"  {r['socket_errors']}")
+    for name in rounds[0]:
+        def median(field, convert=float):
+            return statistics.median(convert(r[name][field]) for r in rounds)
+        comments = median("requests_per_s") * (100 if "batch" in name else 1)
+        errors = sum(r[name]["non_2xx"] for r in rounds)
+        sockets = "; ".join(sorted({r[name]["socket_errors"] for r in rounds}))
+        print(f"{name:<34}{median('requests_per_s'):>10.0f}{median('x_ceiling'):>11.2f}{comments:>12.0f}"
+              f"{median('p50', milliseconds):>10.1f}{median('p99', milliseconds):>10.1f}{errors:>9}"
+              f"{median('worker_cpu_ms'):>19.3f}{median('redis_cpu_ms'):>18.3f}  {sockets}")
     print("worker resident memory (MB): " + ", ".join(f"{m:.0f}" for m in memory))
     return 0
 
