@@ -1168,6 +1168,14 @@ def load_all(paths: Iterable[str | Path]) -> tuple[RuleList, ...]:
 
 _LIST_KEYS = {"name", "file", "format", "code", "weight", "fields", "words", "column", "skip_invalid"}
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# The reasons spamgate gives itself (model/verdict.py) and a site's own lists: an operator's list named
+# like one would read as that reason to a moderator and in the metrics, and would take its behaviour (a
+# blocked_phrase holds a comment for review and overrules a trusted author).
+RESERVED_CODES = frozenset({
+    "classifier", "links", "shortened_link", "too_many_links", "obfuscated_link", "blocked_domain",
+    "allowed_domain", "honeypot", "disposable_email", "phone_number", "blocked_phrase", "blocked_pattern",
+    "trusted_author",
+})
 
 
 def load(path: str | Path) -> tuple[RuleList, ...]:
@@ -1211,6 +1219,8 @@ def load(path: str | Path) -> tuple[RuleList, ...]:
             raise RulesError(f"{where}: missing {sorted(missing)[0]!r}")
         if not isinstance(item["code"], str) or not _CODE.match(item["code"]):
             raise RulesError(f"{where}: code must be lower-case letters, digits and _")
+        if item["code"] in RESERVED_CODES:
+            raise RulesError(f"{where}: code {item['code']!r} is one of spamgate's own reasons; name the list's own")
         if not isinstance(item["weight"], (int, float)) or isinstance(item["weight"], bool):
             raise RulesError(f"{where}: weight must be a number")
         if not isinstance(item["fields"], list) or not all(isinstance(f, str) for f in item["fields"]):

@@ -135,6 +135,8 @@ def test_skip_invalid_logs_and_skips_bad_entries(tmp_path, caplog):
     ({"file": "list.txt", "format": "domains", "code": "x", "weight": 1, "fields": ["author"]}, "domains list reads"),
     ({"file": "list.txt", "format": "domains", "code": "x", "weight": 1, "fields": ["content"]}, "list.txt:1: 'entry'"),
     ({"file": "list.txt", "format": "regex", "code": "Bad Code", "weight": 1, "fields": ["content"]}, "code must"),
+    ({"file": "list.txt", "format": "regex", "code": "blocked_phrase", "weight": 1, "fields": ["content"]},
+     "one of spamgate's own reasons"),
     ({"file": "list.txt", "format": "regex", "code": "x", "weight": "a", "fields": ["content"]}, "weight must"),
     ({"file": "list.txt", "format": "regex", "code": "x", "weight": 1, "fields": ["content"], "colour": 1},
      "unknown setting 'colour'"),

@@ -112,3 +112,10 @@ def test_a_new_rule_of_decision_changes_the_fingerprint(monkeypatch):
     before = Policy().fingerprint
     monkeypatch.setattr(verdict, "DECISION_VERSION", verdict.DECISION_VERSION + 1)
     assert Policy().fingerprint != before
+
+
+def test_the_codes_that_change_a_verdict_cannot_name_an_operator_list():
+    from model.rules import RESERVED_CODES
+    from model.verdict import BLOCKING, HOLD_FOR_REVIEW
+
+    assert BLOCKING | HOLD_FOR_REVIEW | {"trusted_author", "allowed_domain"} <= RESERVED_CODES
