@@ -80,6 +80,7 @@ class Limiter:
         except Exception as e:  # noqa: BLE001 - whatever failed, comments keep flowing (fail open)
             self.breaker.trip()
             metrics.RATE_LIMIT_ERRORS.inc()
+            metrics.REDIS_ERRORS.inc()  # the store will not ask Redis for a second: count the error here
             cause = e.storage_error if isinstance(e, StorageError) else e
             log.warning("rate limiting is off for this request, its store failed: %s", cause)
         return None
