@@ -65,6 +65,12 @@ def test_one_count_covers_every_route(limited, auth):
     assert post(client, auth()).status_code == 429
 
 
+def test_requests_for_unknown_routes_count_too(limited, auth):
+    client = limited()
+    assert [client.get("/v1/no-such-route", headers=auth()).status_code for _ in range(3)] == [404] * 3
+    assert post(client, auth()).status_code == 429
+
+
 def test_every_limit_of_a_key_holds(limited, keys):
     path, _ = keys
     _, token = add_key(path, "blog-a", "client", rate_limit="2/second;3/minute")
