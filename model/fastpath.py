@@ -113,9 +113,9 @@ class _Words:
     def __init__(self, words, chars, offset: int):
         self.tokenize = re.compile(words.token_pattern).findall
         self.word_vocabulary = words.vocabulary_
-        self.char_vocabulary = chars.vocabulary_
+        # The scorer's column of each character n-gram (the vectorizer's, past the word columns), kept so.
+        self.char_columns = {gram: column + offset for gram, column in chars.vocabulary_.items()}
         self.char_ngrams = chars.ngram_range
-        self.offset = offset  # of the character vectorizer's first column among the scorer's
         # A number for every token of the word vectorizer's vocabulary, so that an n-gram of tokens is a
         # number too (``FastScorer._word_grams``); every token outside it has the one after the last.
         self.token_ids: dict[str, int] = {}
@@ -129,7 +129,7 @@ class _Words:
         self._cache: dict[str, int] = {}
         self.keys: list[str] = []
         self._chars = _Growing(np.int32)
-        self._tokens = _Growing(np.int32)
+        self._tokens = _Growing(np.intp)  # as a batch indexes with them
         # Per word, one row: where its character columns begin in the array above and how many, the same of
         # its tokens, its key's column (one row, so a batch takes all of them in one operation).
         self._rows = _Growing(np.intp, 5)
@@ -146,8 +146,8 @@ class _Words:
                 missing = np.arange(len(words))
             ids[missing] = self._add([words[i] for i in missing.tolist()])
         char_starts, char_counts, token_starts, token_counts, key_columns = self._rows.data[ids].T
-        return _Batch(_ragged(self._chars.data, char_starts, char_counts) + self.offset, char_counts,
-                      _ragged(self._tokens.data, token_starts, token_counts).astype(np.intp), token_counts,
+        return _Batch(_ragged(self._chars.data, char_starts, char_counts), char_counts,
+                      _ragged(self._tokens.data, token_starts, token_counts), token_counts,
                       key_columns, ids)
 
     def _add(self, words: list[str]) -> list[int]:
@@ -159,7 +159,7 @@ class _Words:
         kept = min(sum(len(word) <= CACHED_WORD_LENGTH for word in distinct), self.CACHE_SIZE - len(self._cache))
         first, n_chars, n_tokens = len(self.keys), self._chars.size, self._tokens.size
         numbers = dict(zip(distinct, range(first, first + len(distinct))))
-        char_get, token_get, word_get = self.char_vocabulary.get, self.token_ids.get, self.word_vocabulary.get
+        char_get, token_get, word_get = self.char_columns.get, self.token_ids.get, self.word_vocabulary.get
         columns = [[c for c in map(char_get, _char_wb_grams(word, *self.char_ngrams)) if c is not None]
                    for word in distinct]
         tokens = list(map(self.tokenize, distinct))
@@ -260,7 +260,9 @@ class FastScorer:
         # How each word column and each measure reads in an explanation.
         names = [TOKEN_NAMES.get(t, t) for t in sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)]
         self._names = np.array(names + list(META_FEATURES), dtype=object)
-        self._measure_name_ids = np.arange(len(names), len(names) + len(META_FEATURES))
+        # Per measure of each comment of a batch, comment after comment: its comment, and its name's index.
+        self._measure_rows = np.arange(BATCH_SIZE).repeat(len(META_FEATURES))
+        self._measure_name_ids = np.tile(np.arange(len(names), len(names) + len(META_FEATURES)), BATCH_SIZE)
         self._kinds = np.array(["word", "measure"], dtype=object)
 
     def score(self, prepared: PreparedComment, top: int = 6) -> Score:
@@ -319,7 +321,9 @@ class FastScorer:
         split = [p.text.split() for p in prepared]
         words = self.words.gather(list(chain.from_iterable(split)))
         n_words = len(words.ids)
-        word_rows = np.arange(n).repeat(np.fromiter(map(len, split), dtype=np.intp, count=n))
+        # Each word's comment (in a batch of one, check()'s, the first: no need to count the words).
+        word_rows = (np.arange(n).repeat(np.fromiter(map(len, split), dtype=np.intp, count=n)) if n > 1
+                     else np.zeros(n_words, dtype=np.intp))
         # The word n-grams of the batch, unigrams then bigrams ..., each in text order (so within a comment
         # in sklearn's order, which a position in these arrays keeps).
         token_rows = word_rows.repeat(words.token_counts)
@@ -398,7 +402,7 @@ class FastScorer:
 
         # Every candidate: tokens, other words, measures; ``rank`` orders a comment's candidates.
         other_rows = np.fromiter(map(itemgetter(0), others), dtype=np.intp, count=len(others))
-        rows = np.concatenate((token_rows, other_rows, np.arange(n).repeat(n_measures)))
+        rows = np.concatenate((token_rows, other_rows, self._measure_rows[: n * n_measures]))
         weights = np.concatenate((weights, meta.ravel()))
         rank = np.concatenate((token_rank, rank_bound + np.arange(len(others) + n * n_measures)))
         # Only a candidate that pushes at least as hard as its comment's top-th measure can make the top.
@@ -413,7 +417,7 @@ class FastScorer:
         # The chosen candidates' names: a known word's and a measure's from ``_names``, another word's its key.
         named = len(self._names)
         name_ids = np.concatenate((token_keys % self.n_columns, named + np.arange(len(others)),
-                                   np.tile(self._measure_name_ids, n)))[best]
+                                   self._measure_name_ids[: n * n_measures]))[best]
         features = self._names[np.minimum(name_ids, named - 1)].tolist()
         other_keys = list(others)
         for at in (name_ids >= named).nonzero()[0].tolist():

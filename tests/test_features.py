@@ -52,6 +52,14 @@ def test_measures_of_a_batch_are_exactly_those_of_each_comment_alone(examples):
     assert rows.tolist() == [measures_one_by_one(p) for p in prepared]
 
 
+def test_measures_of_a_few_comments_are_exactly_those_of_a_batch(examples):
+    # A batch of one or two takes the measures a comment at a time in Python, not a column at a time.
+    prepared = [prepare(Comment.from_mapping(ex.comment)) for ex in examples] + [prepare(c) for c in ODD]
+    rows = meta_rows(prepared).tolist()
+    assert [meta_rows([p]).tolist()[0] for p in prepared] == rows
+    assert sum((meta_rows(prepared[i : i + 2]).tolist() for i in range(0, len(prepared), 2)), []) == rows
+
+
 @pytest.mark.parametrize("comment", ODD, ids=range(len(ODD)))
 def test_measures_of_odd_comments_are_the_obvious_ones(comment):
     p = prepare(comment)
@@ -83,13 +91,17 @@ def test_characters_of_a_batch_are_counted_as_each_text_alone():
     assert _character_counts(TEXTS[::-1]).tolist() == [counts_one_by_one(t) for t in TEXTS[::-1]]
     assert _character_counts([]).shape == (0, 5)
     assert _character_counts(["", ""]).tolist() == [[0] * 5] * 2
+    assert [_character_counts([t]).tolist()[0] for t in TEXTS] == [counts_one_by_one(t) for t in TEXTS]
+    assert _character_counts([""]).tolist() == [[0] * 5]
 
 
 def test_characters_of_the_shared_data_are_counted_as_the_patterns_count_them(examples):
     from model.features import _character_counts
 
     texts = [ex.comment["content"] for ex in examples]
-    assert _character_counts(texts).tolist() == [counts_one_by_one(t) for t in texts]
+    expected = [counts_one_by_one(t) for t in texts]
+    assert _character_counts(texts).tolist() == expected
+    assert [_character_counts([t]).tolist()[0] for t in texts] == expected  # a text alone, ASCII or not
 
 
 def test_prepare_many_prepares_each_comment_as_prepare_does(examples):
