@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -334,20 +333,6 @@ COUNTED_AND_GUARDED = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_counting_and_absent_characters_never_drop_a_match(data):
-    import re
-
-    pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
-    padding = data.draw(st.sampled_from(["", "free movie ", "टिप्पणी: "]))
-    text = padding + text + padding
-    matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
-    if matcher.patterns[0][1].search(text):
-        assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
-
-
 # Patterns whose prefilter needs several literal sets at once or a rare character, SmokeDetector's among them.
 SEVERAL_SETS_AND_RARE_CHARACTERS = [
     r"cheap\W*(?:generic\W*)?viagra\W*pills?",
@@ -364,14 +349,14 @@ SEVERAL_SETS_AND_RARE_CHARACTERS = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_several_literal_sets_and_rare_characters_never_drop_a_match(data):
+def test_counting_absent_and_rare_characters_and_several_literal_sets_never_drop_a_match(data):
     import re
 
-    pattern = data.draw(st.sampled_from(SEVERAL_SETS_AND_RARE_CHARACTERS))
+    pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED + SEVERAL_SETS_AND_RARE_CHARACTERS))
     text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
-    padding = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "]))
+    padding = data.draw(st.sampled_from(["", "free movie ", "A comment about the news. ", "टिप्पणी: "]))
     text = padding + text + padding
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
     if matcher.patterns[0][1].search(text):
