@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 
 import pytest
-import redis
 import requests
 
 from model import artifact
