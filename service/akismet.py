@@ -22,7 +22,7 @@ from flask import Blueprint, current_app, g, request
 from model.comment import Comment
 
 from .api import ApiError, _comment_record, _now, _valid_id, check_digest, check_size, report_subject, score
-from .auth import Key
+from .auth import Key, request_key
 from .store import StoreUnavailable
 
 bp = Blueprint("akismet", __name__)
@@ -55,7 +55,7 @@ def _key(require_blog: bool = True) -> Key:
     token = params.get("api_key") or params.get("key")
     if not token:
         raise AkismetError("Empty \"api_key\" value")
-    key = current_app.extensions["spamgate"].keys.find(token)
+    key = request_key(token)
     if key is None or not key.allows("client"):
         raise AkismetError("Invalid key: not a spamgate client key")
     if require_blog:

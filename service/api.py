@@ -23,7 +23,7 @@ from model.comment import Comment, InvalidComment
 from model.verdict import Policy, json_weight
 
 from . import metrics
-from .auth import Key
+from .auth import Key, bearer_token, request_key
 from .errors import ApiError
 from .store import VERDICTS, Check, StoreUnavailable
 
@@ -45,12 +45,11 @@ def _service():
 
 
 def _authenticate(*roles: str) -> Key:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if not token:
         raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'",
                        headers={"WWW-Authenticate": 'Bearer realm="spamgate"'})
-    key = _service().keys.find(token.strip())
+    key = request_key(token)
     if key is None:
         raise ApiError(401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": 'Bearer realm="spamgate"'})
     if not key.allows(*roles):

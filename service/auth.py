@@ -114,6 +114,22 @@ class KeyFile:
         return self._ring.find(token)
 
 
+def bearer_token(header: str) -> str:
+    """The key in an ``Authorization: Bearer <key>`` header value, or "" when there is none."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def request_key(token: str) -> Key | None:
+    """The key ``token`` names, looked up once per request: the rate limiter asks before the route does."""
+    from flask import current_app, g
+
+    found = g.get("key_lookup")
+    if found is None or found[0] != token:
+        found = g.key_lookup = (token, current_app.extensions["spamgate"].keys.find(token))
+    return found[1]
+
+
 def checked_rate_limit(value: str, where: str) -> str:
     from limits import parse_many
 

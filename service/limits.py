@@ -32,6 +32,7 @@ from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from . import metrics
+from .auth import bearer_token, request_key
 from .store import Breaker
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def _token() -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token:
+        return token
     if request.path.startswith("/1.") and request.method == "POST" and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         return request.form.get("api_key") or request.form.get("key") or ""
@@ -102,10 +103,9 @@ def _too_many(item: RateLimitItem, retry_after: int):
 def _check():
     if request.path in EXEMPT_PATHS:
         return None
-    service = current_app.extensions["spamgate"]
     limiter: Limiter = current_app.extensions["spamgate-limiter"]
     token = _token()
-    key = service.keys.find(token) if token else None
+    key = request_key(token) if token else None
     if key is None:
         return limiter.refusal(f"addr:{request.remote_addr or 'unknown'}", limiter.default)
     return limiter.refusal(f"key:{key.id}", key.rate_limit or limiter.default)
