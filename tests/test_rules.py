@@ -404,6 +404,14 @@ def found_by_matcher(pattern: str, text: str, words: bool = False) -> str | None
     return found[0][1] if found else None
 
 
+def drawn_pieces(data, pattern: str, extras: list[str], max_size: int) -> list[str]:
+    """Texts the pattern matches mixed with ``extras`` (the literals its prefilter rules turn on)."""
+    import re
+
+    matching = st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL))
+    return data.draw(st.lists(st.one_of(matching, st.sampled_from(extras)), min_size=1, max_size=max_size))
+
+
 def found_by_search(pattern: str, text: str, words: bool = False, drawn: bool = False) -> str | None:
     """What running the pattern over the whole text finds. A drawn text on which that comes near the time
     a pattern is given (the matcher would stop it) is no example: hypothesis finds some."""
@@ -442,13 +450,9 @@ WINDOWED = [
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_on_a_long_text_windows_find_what_the_whole_text_gives(data):
-    import re
-
     pattern = data.draw(st.sampled_from(WINDOWED))
     words = data.draw(st.booleans())
-    pieces = data.draw(st.lists(st.one_of(
-        st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)), st.sampled_from(["virk", "", "w" * 60])),
-        min_size=1, max_size=4))
+    pieces = drawn_pieces(data, pattern, ["virk", "", "w" * 60], max_size=4)
     before = data.draw(st.integers(0, R.WINDOWED_FROM // len(FILLER) + 2))
     text = FILLER * before + " ".join(pieces) + FILLER * (R.WINDOWED_FROM // len(FILLER) + 1 - before)
     assert len(text) >= R.WINDOWED_FROM
@@ -501,12 +505,8 @@ LEAN = [
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_lean_form_finds_what_the_pattern_finds(data):
-    import re
-
     pattern = data.draw(st.sampled_from(LEAN))
-    pieces = data.draw(st.lists(st.one_of(
-        st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)),
-        st.sampled_from(["</code>", "</CODE>", "<code>", "virk", "zzz", "free movie", "MONEY "])), min_size=1, max_size=5))
+    pieces = drawn_pieces(data, pattern, ["</code>", "</CODE>", "<code>", "virk", "zzz", "free movie", "MONEY "], max_size=5)
     text = data.draw(st.sampled_from(["", FILLER * 60])) + " ".join(pieces)
     assert found_by_matcher(pattern, text) == found_by_search(pattern, text, drawn=True), (pattern, text[-200:])
 
