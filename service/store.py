@@ -204,7 +204,7 @@ class Store:
         same round trip, so a cache hit costs one call to Redis."""
         if not items:
             return []
-        args = [f"{self.prefix}:verdict:", f"{self.prefix}:queue:{site}:", self.verdict_ttl, created,
+        args = [self._verdict_key(""), self._queue_key(site, ""), self.verdict_ttl, created,
                 created - self.verdict_ttl, self._latest_key(site, "")]
         for item in items:
             args += [item.id, item.head, item.digest]
