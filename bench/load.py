@@ -2,6 +2,7 @@
 
 Measures requests/s and p50/p99 latency at --connections connections for:
   - ceiling: a trivial Flask endpoint (parse the JSON, return JSON) under the same gunicorn settings,
+  - floor: the ceiling plus one or two calls to Redis (bench/ceiling.py), what round trips alone leave,
   - cache hit: the same comment again and again,
   - cache miss: a different real comment every request,
   - batch: 100 different comments per request,
@@ -42,6 +43,16 @@ LUA = """
 local bodies = {BODIES}
 local counter = 0
 local batch = {BATCH}
+-- A number in letters: the tag that makes each comment new must not read as a phone number, which
+-- every comment would then carry (and validate, cold, at about 60 us).
+local function letters(n)
+  local out = ""
+  repeat
+    out = out .. string.char(97 + n % 26)
+    n = math.floor(n / 26)
+  until n == 0
+  return out
+end
 request = function()
   counter = counter + 1
   local body
@@ -49,19 +60,19 @@ request = function()
     local items = {}
     for i = 1, batch do
       local b = bodies[((counter * batch + i) % #bodies) + 1]
-      items[i] = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. counter .. '-' .. i .. '-' .. THREAD .. '"}'
+      items[i] = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter * batch + i) .. 'x' .. THREAD .. '"}'
     end
     body = '{"comments": [' .. table.concat(items, ",") .. ']}'
   elseif {UNIQUE} then
     local b = bodies[(counter % #bodies) + 1]
-    body = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. counter .. '-' .. THREAD .. '"}'
+    body = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter) .. 'x' .. THREAD .. '"}'
   else
     body = '{"content": ' .. bodies[1] .. '}'
   end
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer {TOKEN}"}, body)
 end
 setup = function(thread)
-  thread:set("THREAD", tostring(math.random(1, 1000000)))
+  thread:set("THREAD", letters(math.random(1, 1000000)))
 end
 """
 
@@ -193,6 +204,8 @@ def main() -> int:
             wait_http(f"http://127.0.0.1:{ports['service']}/healthz")
             runs = {
                 "ceiling (trivial Flask endpoint)": ("ceiling", "/v1/comments/check", 0, "false"),
+                "floor: ceiling + 1 Redis call": ("ceiling", "/floor/1", 0, "false"),
+                "floor: ceiling + 2 Redis calls": ("ceiling", "/floor/2", 0, "false"),
                 "cache hit": ("service", "/v1/comments/check", 0, "false"),
                 "cache miss": ("service", "/v1/comments/check", 0, "true"),
                 "batch of 100": ("service", "/v1/comments/check-batch", 100, "true"),
