@@ -109,10 +109,16 @@ def _parse_comment(data: Any, field_prefix: str = "") -> tuple[Comment, dict]:
 def check_size(comment: Comment, field_prefix: str = "") -> None:
     """413 for a comment whose text fields together exceed SPAMGATE_MAX_COMMENT_BYTES (UTF-8)."""
     limit = _service().settings.max_comment_bytes
-    size = sum(len(getattr(comment, f.name).encode()) for f in fields(Comment))
+    texts = [getattr(comment, name) for name in _COMMENT_FIELDS]
+    if 4 * sum(map(len, texts)) <= limit:  # a character is at most four bytes of UTF-8
+        return
+    size = sum(len(text.encode()) for text in texts)
     if size > limit:
         raise ApiError(413, "too_large", f"the comment is {size} bytes, over the limit of {limit}",
                        field=field_prefix + "content")
+
+
+_COMMENT_FIELDS = tuple(f.name for f in fields(Comment))
 
 
 def check_digest(comment: Comment, site: str, policy: Policy) -> str:
@@ -132,7 +138,7 @@ def report_subject(site: str, comment: Comment) -> str:
 
 def _comment_record(comment: Comment) -> dict:
     """The comment's non-empty fields, as stored with a verdict and in the feedback stream."""
-    return {f.name: getattr(comment, f.name) for f in fields(Comment) if getattr(comment, f.name)}
+    return {name: value for name in _COMMENT_FIELDS if (value := getattr(comment, name))}
 
 
 def _now() -> tuple[float, str]:
@@ -182,7 +188,7 @@ def score(items: list[tuple[Comment, dict]], site: str) -> list[Scored]:
     except StoreUnavailable:
         cached, redis_up = [None] * len(items), False
     missing = [i for i, hit in enumerate(cached) if hit is None]
-    fresh = scorer.check_many([items[i][0] for i in missing], policy)
+    fresh = scorer.check_many([items[i][0] for i in missing], policy) if missing else []
     fresh_json = [(json.dumps(r, ensure_ascii=False), r["verdict"]) for r in fresh]
     results = [(hit, _VERDICT_IN_JSON.search(hit).group(1)) if hit is not None else None for hit in cached]
     for i, pair in zip(missing, fresh_json):
