@@ -646,13 +646,16 @@ class _Analysis:
             elif through is not None:
                 candidates.append(through | closed)
                 through, closed = None, set()
+            last = None
             if op in _REPEATS and av[0] >= 1:
-                # "x+" or "(ab){2,}": the first copies are literal text that continues the run.
+                # "x+" or "(ab){2,}": the first copies are literal text that continues the run, and the
+                # last copy is literal text the next part continues ("f[au]+[ck]{2,}" holds "uck").
                 head, _ = self.sequence(list(av[2]) * min(av[0], 4))
                 if head is not None and len(run) * len(head) <= _MAX_SET:
                     run = {a + b for a in run for b in head}
+                last = self.sequence(list(av[2]))[0]
             candidates.append(run)
-            run = set(exact) if exact is not None else {""}
+            run = set(exact) if exact is not None else set(last) if last else {""}
         candidates.append(run)
         if through is not None:
             candidates.append(through | closed)
@@ -712,6 +715,12 @@ class _Analysis:
                 return ((exact | {""}) if high == 1 and exact is not None else None), ()
             if low == high == 1:
                 return exact, required
+            if low == high and exact is not None and len(exact) ** low <= _MAX_SET:
+                # "[o0]{2}": as few strings as the copies make, text the run goes on with ("[o0]{2}d").
+                product = {""}
+                for _ in range(low):
+                    product = {a + b for a in product for b in exact}
+                return product, required
             if not required and exact is not None and "" not in exact:
                 required = _best([exact], self.min_weight)
             return None, required

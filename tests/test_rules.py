@@ -171,6 +171,10 @@ def test_a_broken_rule_file_stops_the_service_at_start_up(tmp_path, service_conf
     (r"b[\W_]*+i[\W_]*+l[\W_]*+l", set(), {"bill"}),
     (r"(?:mother)?fuc*k", {"fuc", "fuk"}, set()),  # a first "c", or none ("motherfuc" holds "fuc")
     (r"fuc*king", {"king"}, set()),  # the run after the repeat, when it weighs more
+    (r"[o0]{2}d", {"ood", "o0d", "0od", "00d"}, set()),  # a fixed count of copies: text the run goes on with
+    (r"f[au]+[ck]{2,}", {"acc", "ack", "akc", "akk", "ucc", "uck", "ukc", "ukk"}, set()),  # the last copy, too
+    (r"(?:\\_?/|w)+.*[a@]t?[0o]{2}\W*d", {"a00", "a0o", "ao0", "aoo", "at00", "at0o", "ato0", "atoo",
+                                           "@00", "@0o", "@o0", "@oo", "@t00", "@t0o", "@to0", "@too"}, set()),
 ])
 def test_required_literals(pattern, plain, squeezed):
     literals = R.required_literals(pattern)
@@ -349,12 +353,22 @@ SEVERAL_SETS_AND_RARE_CHARACTERS = [
 ]
 
 
+# Patterns whose literals run on through a repeat: its fixed number of copies, or its last copy.
+REPEATED_COPIES = [
+    r"(?:\\_?/\W*|w)+[\.\W]*(?:[eé3]+\W*(?:[s5]\W*[l1]\W*|[l1]\W*[s5]\W*)+[eé3]\W*.?|.*[a@]t?(?:\\_?/\W*|w)*"
+    r"\W*[0oøuüôöõ]{2}\W*d)+",
+    r"(?:mother)?(?:f[au]++[ck]{2,}|f[au]+uk)(?:er|ed|ing?)?s?",
+    r"x(?:ab|c){2}y",
+    r"(?:ab|a)+b{3}",
+]
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_counting_absent_and_rare_characters_and_several_literal_sets_never_drop_a_match(data):
     import re
 
-    pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED + SEVERAL_SETS_AND_RARE_CHARACTERS))
+    pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED + SEVERAL_SETS_AND_RARE_CHARACTERS + REPEATED_COPIES))
     text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
     padding = data.draw(st.sampled_from(["", "free movie ", "A comment about the news. ", "टिप्पणी: "]))
     text = padding + text + padding
