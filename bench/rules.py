@@ -72,7 +72,7 @@ def rules_at(revision: str):
 
 def timed_match(lists, comment: Comment, prepared, module=R) -> float:
     subject = module.Subject(comment, prepared)
-    for cached in ("_lower", "squeeze", "_runs"):
+    for cached in ("_lower", "_folded", "squeeze", "_runs", "_extends"):
         if hasattr(module, cached):
             getattr(module, cached).cache_clear()
     started = time.perf_counter()

@@ -225,7 +225,7 @@ class PatternMatcher:
         """The candidates, and where the plain view's literals end (the automaton's hits)."""
         found = set(self.always)
         found.update(i for longest, i in self._short if len(text) <= longest)
-        lowered = _lower(text)
+        lowered = _folded(text)
         hits: list[tuple[int, int]] = []
         for char, indexes in self._chars.items():
             if char in lowered:
@@ -244,7 +244,7 @@ class PatternMatcher:
             return []
         found = []
         candidates, hits = self._select(text)
-        lowered = _lower(text)
+        lowered = _folded(text)
         variants = {i: self._variant(i, lowered) for i in candidates}
         windows = self._windows(text, variants, hits) if len(text) >= WINDOWED_FROM else {}
         for i in candidates:
@@ -288,7 +288,7 @@ class PatternMatcher:
         """For the candidates of bounded reach: (the ranges their matches could start in, how far ahead
         of its start a match attempt looks). Every match holds a literal of the pattern's first set (or
         its lookarounds see one), so it starts where it could reach one of that set's hits."""
-        lowered = _lower(text)
+        lowered = _folded(text)
         if len(lowered) != len(text):  # lower-casing lengthened a character: positions would not agree
             return {}
         bounds = {i: self._reach_of(i, lean_form) for i, (_, lean_form) in variants.items()}
@@ -417,7 +417,7 @@ _REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT)
 class Literals:
     """What a text must contain for a pattern to have a chance: one of ``plain`` in the lower-cased text,
     or, for patterns written to see through spacing ("c\\W*y\\W*b\\W*e\\W*r"), one of ``squeezed`` in the
-    lower-cased text with everything but letters and digits taken out (see ``squeeze``).
+    lower-cased text with everything \\W and "_" taken out (see ``squeeze``).
 
     ``also``: further sets, in the same view, one literal of each of which must be there too ("you\\W*are
     \\W*so\\W*gay" needs "you", "are" and "gay"; most texts have the first two, few the third).
@@ -441,15 +441,65 @@ _ASCII_NOT_KEPT = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def _kept(char: str) -> bool:
-    """Whether the squeezed view keeps ``char``: letters and decimal digits. The regex module counts
-    both as \\w, so no \\W can take them; str.isalnum would also keep "²" and "①", which \\W takes."""
-    return char.isalpha() or char.isdecimal()
+    """Whether the squeezed view keeps ``char``: what the regex module counts as \\w, but "_". No \\W or
+    [\\W_] can take such a character, so one a pattern spells out stays next to its neighbours. The
+    letters "ⓝⓐⓚⓔⓓ" are \\w without being str.isalpha; with them dropped, a pattern that spells every
+    letter three ways ("[nⓝᴺ][\\W_]*[aⓐᵃ]...") had no literal and ran on every text."""
+    return char != "_" and _WORD.match(char) is not None
 
 
 # The views of one text are wanted by every list that reads it: worked out once per comment.
 @lru_cache(maxsize=16)
 def _lower(text: str) -> str:
     return text.lower()
+
+
+@lru_cache(maxsize=16)
+def _folded(text: str) -> str:
+    """What patterns' literals are looked for in: ``text`` in lower case, and each character the regex
+    module takes for another when it ignores case written as one of them ("ſ" as "s", "ı" as "i", "ς" as
+    "σ"): str.lower leaves these apart, and a pattern's "sex" matched "ſex" while the prefilter skipped it."""
+    return _fold(text.lower())
+
+
+def _fold(lowered: str) -> str:
+    if lowered.isascii():
+        return lowered
+    table, odd = _case_classes()
+    return lowered.translate(table) if odd.search(lowered) else lowered
+
+
+@lru_cache(maxsize=1)
+def _case_classes() -> tuple[dict[int, str], re.Pattern]:
+    """The characters that match each other when case is ignored, joined through their lower, upper, title
+    and folded forms, each class written as its lowest lower-case member (so ASCII stays as str.lower
+    leaves it): the table for str.translate of a lower-cased text, and a pattern finding any character it
+    changes. Worked out once (about 0.2 s)."""
+    parent: dict[str, str] = {}
+
+    def root(c: str) -> str:
+        while parent.get(c, c) != c:
+            c = parent[c]
+        return c
+
+    for code in range(0x1E950):  # past the last cased script (Adlam)
+        char = chr(code)
+        for other in (char.lower(), char.upper(), char.title(), char.casefold()):
+            if len(other) == 1 and other != char:
+                a, b = root(char), root(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    classes: dict[str, list[str]] = {}
+    for char in parent:
+        classes.setdefault(root(char), []).append(char)
+    table = {}
+    for top, members in classes.items():
+        members.append(top)
+        lower = [m for m in members if m.lower() == m] or members
+        written = min(lower)
+        table.update({ord(m): written for m in members if m.lower() == m and m != written})
+    odd = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(table)) + "]")
+    return table, odd
 
 
 @lru_cache(maxsize=1)
@@ -460,8 +510,8 @@ def _kept_below_65536():
 
 @lru_cache(maxsize=16)
 def squeeze(text: str) -> str:
-    """Lower case, letters and digits only: what a "c\\W*y\\W*b\\W*e\\W*r" pattern sees of a text."""
-    lowered = _lower(text)
+    """Lower case, without what \\W or "_" match: what a "c\\W*y\\W*b\\W*e\\W*r" pattern sees of a text."""
+    lowered = _folded(text)
     if lowered.isascii():
         return lowered.encode("ascii").translate(None, _ASCII_NOT_KEPT).decode("ascii")
     # Character by character in Python cost 40 us per KB of Hindi; as code points in numpy, a sixth of that.
@@ -604,7 +654,7 @@ def _either(conjunctions: list[tuple[frozenset[str], ...]]) -> tuple[frozenset[s
 class _Analysis:
     """Walks the parse tree of ``re``. Each node gives (every string it can match, if they are few;
     the best set of literals one of which each of its matches contains). In squeezed mode, characters
-    other than letters and digits count as nothing, and so do repeats of classes of such characters."""
+    that the squeezed view drops (see _kept) count as nothing, and so do repeats of classes of such characters."""
 
     def __init__(self, squeezed: bool, absent: frozenset[str] = frozenset(), min_weight: int = _MIN_WEIGHT):
         self.squeezed = squeezed
@@ -662,7 +712,7 @@ class _Analysis:
         return (run if exact_all else None), _best(candidates, self.min_weight)
 
     def char(self, code: int) -> set[str]:
-        c = chr(code).lower()
+        c = _fold(chr(code).lower())
         if c in self.absent:
             self.used.add(c)
             return set()
