@@ -32,6 +32,7 @@ def measures_one_by_one(p) -> list[float]:
         math.log1p(p.exclamations),
         float(p.author_url),
         float(any(link.shortener for link in author)),
+        math.log1p(p.asks),
     ]
 
 
