@@ -76,7 +76,7 @@ _HINDI_REQUESTS = _words("देख", "विजिट", "सब्सक्र�
                          "सुन", "जाएं", "जाइए")
 # Each kind as its own pattern, run only on a text that holds one of the words every match of it holds:
 # one pattern of all of them costs 18 us a comment (its branches that open with a look-behind make the
-# engine try every branch at every position); these, about 1.5 us.
+# engine try every branch at every position); these, about 3 us.
 _ASKING = (
     (("my", "our"), re.compile(
         rf"\b{_REQUESTS}\b(?:\W{{1,5}}\w{{1,30}}){{0,3}}?\W{{1,5}}(?:my|our)\W{{1,5}}(?:\w{{1,30}}\W{{1,5}}){{0,2}}?{_THINGS}\b")),
