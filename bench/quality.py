@@ -96,7 +96,8 @@ def main() -> int:
         ours = evaluate(scorer, test).metrics
         plain = plain_baseline(train, test)
         row = {
-            "spamgate": {"f1": ours["f1"], "ham_blocked": ours["ham_blocked"], "fit_seconds": seconds},
+            "spamgate": {"f1": ours["f1"], "ham_blocked": ours["ham_blocked"], "spam_blocked": ours["spam_blocked"],
+                         "fit_seconds": seconds},
             "plain": decisions(labels, plain >= 0.5, plain >= 0.5),
             "plain+thresholds": decisions(labels, plain >= policy.review_threshold, plain >= policy.block_threshold),
         }

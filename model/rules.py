@@ -1233,7 +1233,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_CODES = frozenset({
     "classifier", "links", "shortened_link", "too_many_links", "obfuscated_link", "blocked_domain",
     "allowed_domain", "honeypot", "disposable_email", "phone_number", "blocked_phrase", "blocked_pattern",
-    "trusted_author",
+    "trusted_author", "words_only",
 })
 
 

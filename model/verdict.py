@@ -7,7 +7,12 @@ The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it 
     verdict = block if spam_probability >= block threshold, review if >= review threshold, else allow
 
 A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
-classifier says. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
+classifier says. The words alone need more to block: a comment with nothing in it to follow or answer (no
+link, author URL, e-mail address or phone number) and no rule against it is blocked only from
+``words_only_block_threshold`` (0.99); between the two thresholds it goes to ``review`` with the reason
+``words_only``. Spam pays through a link or a contact, and what has none does little harm while a person
+looks; a genuine comment whose wording merely resembles spam ("please share this news with everyone",
+0.97 with the shipped model), in whatever language, waits for a person instead of being thrown away. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
 moderator can redo the sum.
 
 The rules are the built-in ones below (links, shorteners, honeypot, throwaway e-mail, phone numbers), the
@@ -39,7 +44,7 @@ BLOCKING = frozenset({"honeypot", "blocked_domain", "blocked_phrase", "blocked_p
 HOLD_FOR_REVIEW = frozenset({"blocked_phrase", "blocked_pattern"})
 # Raised whenever ``decide`` changes what it makes of the same settings: it is part of the policy's
 # fingerprint, so verdicts cached under the old rule of decision are not served after an upgrade.
-DECISION_VERSION = 2
+DECISION_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ class Policy:
     # near-certainty: a genuine comment whose only oddity is one link (0.95 with the shipped model)
     # goes to review, not to the bin.
     block_threshold: float = 0.97
+    # The block threshold of a comment with nothing to follow or answer and no rule against it (the
+    # higher of the two applies).
+    words_only_block_threshold: float = 0.99
     max_links: int = 3
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
@@ -71,6 +79,8 @@ class Policy:
     def __post_init__(self):
         if not 0.0 < self.review_threshold <= self.block_threshold <= 1.0:
             raise ValueError("thresholds must satisfy 0 < review <= block <= 1")
+        if not 0.0 < self.words_only_block_threshold <= 1.0:
+            raise ValueError("the words-only block threshold must be in (0, 1]")
 
     @cached_property
     def fingerprint(self) -> str:
@@ -141,8 +151,15 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
         probability = 1.0 if total > 0 else 0.0
     else:
         probability = expit(log_odds)
-    if probability >= policy.block_threshold:
+    words_only = not (_reachable(prepared) or any(r.weight > 0 for r in reasons[1:]))
+    if probability >= (max(policy.block_threshold, policy.words_only_block_threshold) if words_only
+                       else policy.block_threshold):
         verdict = BLOCK
+    elif probability >= policy.block_threshold:
+        verdict = REVIEW
+        reasons.append(Reason("words_only", "nothing in it to follow or answer (no link, e-mail address, phone number "
+                                            "or listed phrase), and the words alone are not sure enough to block: "
+                                            "a person looks", 0.0))
     elif probability >= policy.review_threshold:
         verdict = REVIEW
     elif any(r.code in HOLD_FOR_REVIEW for r in reasons):
@@ -153,6 +170,13 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
     towards_spam = verdict != ALLOW
     reasons.sort(key=lambda r: -r.weight if towards_spam else r.weight)
     return probability, verdict, reasons
+
+
+def _reachable(prepared: PreparedComment) -> bool:
+    """Whether a comment offers a way to be followed or answered: a link off the site, an author URL, an
+    e-mail address or a phone number in the text. (The author's e-mail field does not count: blogs ask
+    every commenter for one.)"""
+    return bool(external_links(prepared) or prepared.author_url or prepared.emails or prepared.phones)
 
 
 def _classifier_reason(score: Score) -> Reason:

@@ -25,6 +25,7 @@ class Settings:
     model_dir: Path = SHIPPED_MODEL
     review_threshold: float = 0.5
     block_threshold: float = 0.97
+    words_only_block_threshold: float = 0.99
     max_links: int = 3
     blocked_domains: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
@@ -52,6 +53,7 @@ class Settings:
         return Policy(
             review_threshold=self.review_threshold,
             block_threshold=self.block_threshold,
+            words_only_block_threshold=self.words_only_block_threshold,
             max_links=self.max_links,
             blocked_domains=self.blocked_domains,
             allowed_domains=self.allowed_domains,

@@ -119,3 +119,46 @@ def test_the_codes_that_change_a_verdict_cannot_name_an_operator_list():
     from model.verdict import BLOCKING, HOLD_FOR_REVIEW
 
     assert BLOCKING | HOLD_FOR_REVIEW | {"trusted_author", "allowed_domain"} <= RESERVED_CODES
+
+
+# Thresholds that every comment reaches but the words-only one: what decides between block and review is
+# then only what the comment holds besides its words.
+EVERYTHING_BLOCKS = dict(review_threshold=1e-9, block_threshold=1e-9, words_only_block_threshold=1.0)
+WORDS = "Please share this news with everyone"
+
+
+@pytest.mark.parametrize("comment", [
+    pytest.param(Comment(content=WORDS), id="english"),
+    pytest.param(Comment(content="यह खबर सबके साथ शेयर करें, बहुत ज़रूरी है"), id="hindi"),
+    pytest.param(Comment(content="ye khabar sabke saath share karo bhai"), id="hinglish"),
+    pytest.param(Comment(content=WORDS + " https://myblog.example.com/2024/02/more",
+                         permalink="https://myblog.example.com/2024/01/this-post"), id="link-to-the-site-itself"),
+    pytest.param(Comment(content=WORDS, author_email="reader@gmail.com"), id="author-e-mail-field"),
+])
+def test_the_words_alone_block_only_from_their_own_threshold(scorer, comment):
+    result = scorer.check(comment, Policy(**EVERYTHING_BLOCKS))
+    assert result["verdict"] == "review"
+    assert result["spam_probability"] == scorer.check(comment)["spam_probability"]  # the arithmetic is unchanged
+    assert reasons(result)["words_only"]["weight"] == 0
+    assert scorer.check(comment, Policy(**{**EVERYTHING_BLOCKS, "words_only_block_threshold": 1e-9}))["verdict"] == "block"
+
+
+def test_a_genuine_comment_that_reads_like_spam_is_held_not_blocked(scorer):
+    # 0.97 with the shipped model, which learnt "please share ... with everyone" from chain-letter SMS.
+    assert scorer.check(WORDS)["verdict"] != "block"
+
+
+@pytest.mark.parametrize("comment", [
+    pytest.param(Comment(content=WORDS + " https://news.example.net/story"), id="link"),
+    pytest.param(Comment(content=WORDS + " bit . ly/x1"), id="obfuscated-link"),
+    pytest.param(Comment(content=WORDS, author_url="http://my-site.example.com"), id="author-url"),
+    pytest.param(Comment(content=WORDS + " write to deals@example.com"), id="e-mail-in-text"),
+    pytest.param(Comment(content=WORDS + " call 98765 43210"), id="phone"),
+    pytest.param(Comment(content=WORDS + " for payday loans"), id="rule-with-weight"),
+])
+def test_a_comment_with_something_to_follow_or_a_rule_against_it_blocks(scorer, comment):
+    from model.rules import DEFAULT_RULES, load_all
+
+    result = scorer.check(comment, Policy(rules=load_all([DEFAULT_RULES]), **EVERYTHING_BLOCKS))
+    assert result["verdict"] == "block"
+    assert "words_only" not in reasons(result)
