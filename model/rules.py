@@ -459,7 +459,14 @@ def _folded(text: str) -> str:
     """What patterns' literals are looked for in: ``text`` in lower case, and each character the regex
     module takes for another when it ignores case written as one of them ("ſ" as "s", "ı" as "i", "ς" as
     "σ"): str.lower leaves these apart, and a pattern's "sex" matched "ſex" while the prefilter skipped it."""
-    return _fold(text.lower())
+    return _fold(_lower(text))
+
+
+def _lower(text: str) -> str:
+    """``str.lower``, but "İ" is "i": str.lower gives "i" and a combining dot above (its full mapping), the
+    regex module's case-insensitive match takes "İ" for "i"."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() or "İ" not in text else text.replace("İ", "i").lower()
 
 
 def _fold(lowered: str) -> str:
@@ -712,7 +719,7 @@ class _Analysis:
         return (run if exact_all else None), _best(candidates, self.min_weight)
 
     def char(self, code: int) -> set[str]:
-        c = _fold(chr(code).lower())
+        c = _fold(_lower(chr(code)))
         if c in self.absent:
             self.used.add(c)
             return set()

@@ -271,11 +271,12 @@ def test_prefilter_never_drops_a_pattern_that_matches(data):
         assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
 
 
-CASE_TWINS = [{}, str.maketrans("sSkKiIσμ", "ſſKKIıςµ"), str.maketrans("ſıςµ", "SIΣΜ")]
+CASE_TWINS = [{}, str.maketrans("sSkKiIσμ", "ſſKKIıςµ"), str.maketrans("ſıςµ", "SIΣΜ"), str.maketrans("iI", "İİ")]
 
 
 @pytest.mark.parametrize("pattern, text", [
     ("sex", "ſex"), ("σου", "ςου"), ("kanalımın", "KANALIMIN"), ("kanalımın", "kanalımIn"), ("cheap", "CHEAP"),
+    ("viagra", "VİAGRA"), ("bitcoin", "BİTCOİN"), (r"c\W*a\W*s\W*i\W*n\W*o", "CASİNO"),
 ])
 def test_the_prefilter_takes_letters_for_those_they_match_when_case_is_ignored(pattern, text):
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
