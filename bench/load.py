@@ -60,12 +60,12 @@ request = function()
     local items = {}
     for i = 1, batch do
       local b = bodies[((counter * batch + i) % #bodies) + 1]
-      items[i] = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter * batch + i) .. 'x' .. THREAD .. '"}'
+      items[i] = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter * batch + i) .. '-' .. THREAD .. '"}'
     end
     body = '{"comments": [' .. table.concat(items, ",") .. ']}'
   elseif {UNIQUE} then
     local b = bodies[(counter % #bodies) + 1]
-    body = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter) .. 'x' .. THREAD .. '"}'
+    body = '{"content": ' .. string.sub(b, 1, -2) .. ' #' .. letters(counter) .. '-' .. THREAD .. '"}'
   else
     body = '{"content": ' .. bodies[1] .. '}'
   end

@@ -8,7 +8,8 @@ The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it 
 
 A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
 classifier says. The words alone need more to block: a comment with nothing in it to follow or answer (no
-link, author URL, e-mail address or phone number) and no rule against it is blocked only from
+link off the site, author URL, e-mail address or phone number, and no request to visit or follow the
+commenter's things: ``PreparedComment.asks``) and no rule with a positive weight is blocked only from
 ``words_only_block_threshold`` (0.99); between the two thresholds it goes to ``review`` with the reason
 ``words_only``. Spam pays through a link or a contact, and what has none does little harm while a person
 looks; a genuine comment whose wording merely resembles spam ("please share this news with everyone",
@@ -157,9 +158,9 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
         verdict = BLOCK
     elif probability >= policy.block_threshold:
         verdict = REVIEW
-        reasons.append(Reason("words_only", "nothing in it to follow or answer (no link, e-mail address, phone number "
-                                            "or listed phrase), and the words alone are not sure enough to block: "
-                                            "a person looks", 0.0))
+        reasons.append(Reason("words_only", "nothing in it to follow or answer (no link, author URL, e-mail address, "
+                                            "phone number or request to visit or follow) and no rule against it; the "
+                                            "words alone are not sure enough to block: a person looks", 0.0))
     elif probability >= policy.review_threshold:
         verdict = REVIEW
     elif any(r.code in HOLD_FOR_REVIEW for r in reasons):
@@ -174,9 +175,11 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
 
 def _reachable(prepared: PreparedComment) -> bool:
     """Whether a comment offers a way to be followed or answered: a link off the site, an author URL, an
-    e-mail address or a phone number in the text. (The author's e-mail field does not count: blogs ask
-    every commenter for one.)"""
-    return bool(external_links(prepared) or prepared.author_url or prepared.emails or prepared.phones)
+    e-mail address or a phone number in the text, or a request to visit or follow the commenter's things
+    ("follow me on instagram @name"). (The author's e-mail field does not count: blogs ask every commenter
+    for one.)"""
+    return bool(external_links(prepared) or prepared.author_url or prepared.emails or prepared.phones
+                or prepared.asks)
 
 
 def _classifier_reason(score: Score) -> Reason:

@@ -31,12 +31,15 @@ def _site_for(site: str):
 
 def _answer(site: str, rules: SiteRules):
     policy = current_app.extensions["spamgate"].policy
+    block = rules.block if rules.block is not None else policy.block_threshold
     return jsonify({
         "site": site,
         "rules": rules.to_json(),
         "effective_thresholds": {
             "review": rules.review if rules.review is not None else policy.review_threshold,
-            "block": rules.block if rules.block is not None else policy.block_threshold,
+            "block": block,
+            # The operator's; a site's block threshold above it replaces it too (model/verdict.py).
+            "words_only_block": max(block, policy.words_only_block_threshold),
         },
     })
 

@@ -110,3 +110,57 @@ def test_prepare_many_prepares_each_comment_as_prepare_does(examples):
 
     comments = [Comment.from_mapping(ex.comment) for ex in examples[::5]] + ODD + ["plain text", ""]
     assert prepare_many(comments) == [prepare(c) for c in comments]
+
+
+# -- the asking measure (count_asks) -----------------------------------------------------------------
+
+ASKS = [
+    "Watch my videos xx",
+    "Nice song .See my new track.",
+    "I love katy fashions tiger, care to visit my blog sinar jahitan",
+    "Come and watch my video it is called the zombie movie part 1",
+    "Hey check out my channel and subscribe please",
+    "nice post, please visit my blog for more",
+    "I think you should visit my blog",
+    "I'd like you to visit my site",
+    "follow me on instagram",
+    "like this comment if you love this song",
+    "Follow 4 Follow, Like 4 Like",
+    "mera channel dekho bhai",
+    "मेरे चैनल को सब्सक्राइब करें",
+    "मेरी पोस्ट पढ़ें",
+    "मेरा ब्लॉग देखें।",
+]
+TELLS = [
+    "I like this comment",
+    "I really like this comment",
+    "we like this comment",
+    "I follow my team on youtube",
+    "I share my photos with family only",
+    "see my point?",
+    "read my comment above",
+    "I'd like to add my two cents",
+    "मेरा बेटा यह वीडियो रोज़ देखता है",
+    "मेरे हिसाब से यह खबर सही है",
+    "बहुत अच्छी खबर, धन्यवाद",
+]
+
+
+@pytest.mark.parametrize("text", ASKS)
+def test_a_comment_asking_readers_to_visit_follow_or_like_is_counted(text):
+    assert prepare(text).asks >= 1
+
+
+@pytest.mark.parametrize("text", TELLS)
+def test_a_reader_telling_rather_than_asking_is_not_counted(text):
+    assert prepare(text).asks == 0
+
+
+@pytest.mark.parametrize("unit", ["visit my ", "i like " * 3 + "my site ", "like this comment ", "मेरा चैनल ",
+                                  "see my new ", "we follow our channel "])
+def test_counting_asks_stays_linear(unit):
+    from model.features import count_asks
+    from tests.timing import N, assert_linear_retried, best_of_three, sized
+
+    assert_linear_retried(lambda: (best_of_three(count_asks, sized(unit, N // 4)),
+                                   best_of_three(count_asks, sized(unit, N))))

@@ -44,7 +44,7 @@ def test_a_site_with_no_rules_gets_empty_lists_and_the_operator_thresholds(clien
     assert response.status_code == 200
     body = response.get_json()
     assert body["rules"]["blocked_phrases"] == [] and body["rules"]["thresholds"] == {"review": None, "block": None}
-    assert body["effective_thresholds"] == {"review": 0.5, "block": 0.97}
+    assert body["effective_thresholds"] == {"review": 0.5, "block": 0.97, "words_only_block": 0.99}
 
 
 def test_put_stores_normalised_rules_and_get_returns_them(client, auth):
@@ -53,7 +53,9 @@ def test_put_stores_normalised_rules_and_get_returns_them(client, auth):
     got = client.get("/v1/sites/blog-a/rules", headers=auth(role="moderator")).get_json()
     assert got == response.get_json()
     assert got["rules"]["blocked_domains"] == ["spam.example"]
-    assert got["effective_thresholds"] == {"review": 0.5, "block": 0.99}
+    assert got["effective_thresholds"] == {"review": 0.5, "block": 0.99, "words_only_block": 0.99}
+    higher = put(client, auth, {"thresholds": {"block": 0.995}}, role="moderator").get_json()
+    assert higher["effective_thresholds"] == {"review": 0.5, "block": 0.995, "words_only_block": 0.995}
 
 
 def test_a_missing_key_keeps_its_default(client, auth):

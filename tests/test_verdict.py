@@ -155,6 +155,7 @@ def test_a_genuine_comment_that_reads_like_spam_is_held_not_blocked(scorer):
     pytest.param(Comment(content=WORDS + " write to deals@example.com"), id="e-mail-in-text"),
     pytest.param(Comment(content=WORDS + " call 98765 43210"), id="phone"),
     pytest.param(Comment(content=WORDS + " for payday loans"), id="rule-with-weight"),
+    pytest.param(Comment(content=WORDS + " and follow me on instagram"), id="request-to-follow"),
 ])
 def test_a_comment_with_something_to_follow_or_a_rule_against_it_blocks(scorer, comment):
     from model.rules import DEFAULT_RULES, load_all
