@@ -33,7 +33,7 @@ from functools import cached_property
 
 from .comment import Comment
 from .fastpath import Score, expit
-from .features import PreparedComment, external_links
+from .features import META_FEATURES, PreparedComment, external_links, meta_rows
 from .links import Link
 from .rules import RuleList, SiteRules, Subject, author_key
 
@@ -135,7 +135,7 @@ def json_weight(weight: float) -> float | str:
 
 def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Policy) -> tuple[float, str, list[Reason]]:
     """Combine the classifier's score with the rules: (spam_probability, verdict, reasons)."""
-    reasons = [_classifier_reason(score)]
+    reasons = [_classifier_reason(score, prepared)]
     reasons.extend(_rules(comment, prepared, policy))
     trusted = _trusted(comment, policy)
     if trusted:
@@ -182,11 +182,16 @@ def _reachable(prepared: PreparedComment) -> bool:
                 or prepared.asks)
 
 
-def _classifier_reason(score: Score) -> Reason:
+def _classifier_reason(score: Score, prepared: PreparedComment) -> Reason:
     spammy = score.probability >= 0.5
     terms = [(feature, kind) for feature, kind, weight in score.contributions
              if (weight > 0) == spammy and abs(weight) >= 0.05][:3]
-    shown = ", ".join(f"'{feature}'" if kind == "word" else feature for feature, kind in terms)
+    # A measure that pushes because the comment has none of it reads as such: "no digits", not "digits".
+    absent = set()
+    if any(kind == "measure" for _, kind in terms):
+        absent = {name for name, value in zip(META_FEATURES, meta_rows([prepared])[0].tolist()) if value == 0}
+    shown = ", ".join(f"'{feature}'" if kind == "word" else _absent(feature) if feature in absent else feature
+                      for feature, kind in terms)
     message = f"classifier {score.probability:.2f}" + (f": {shown}" if shown else "")
     return Reason(
         "classifier",
@@ -200,6 +205,15 @@ def _classifier_reason(score: Score) -> Reason:
             ],
         },
     )
+
+
+def _absent(measure: str) -> str:
+    """How a moderator reads a measure the comment has none of."""
+    if measure == "asks readers to visit, follow or like":
+        return "asks readers for nothing"
+    if measure == "author URL is a shortener":
+        return "author URL not through a shortener"
+    return "no " + measure.removeprefix("share of ")
 
 
 def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[Reason]:

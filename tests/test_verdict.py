@@ -163,3 +163,25 @@ def test_a_comment_with_something_to_follow_or_a_rule_against_it_blocks(scorer, 
     result = scorer.check(comment, Policy(rules=load_all([DEFAULT_RULES]), **EVERYTHING_BLOCKS))
     assert result["verdict"] == "block"
     assert "words_only" not in reasons(result)
+
+
+@pytest.mark.parametrize("text", [
+    "यह खबर सबके साथ शेयर करें, बहुत अच्छा लेख",
+    "Thank you for this wonderful article",
+    "CALL NOW 09061701461 to claim your prize",
+    "Great post!!! visit https://bit.ly/x for more",
+])
+def test_the_classifier_reason_names_a_measure_the_comment_lacks_as_absent(scorer, text):
+    # "digits" quoted for a comment without a digit misleads a moderator: it is "no digits".
+    from model.features import META_FEATURES, meta_rows, prepare
+    from model.verdict import _absent
+
+    values = dict(zip(META_FEATURES, meta_rows([prepare(text)])[0].tolist()))
+    reason = reasons(scorer.check(text))["classifier"]
+    terms = reason["message"].partition(": ")[2]
+    for measure, value in values.items():
+        if value == 0:
+            terms = terms.replace(_absent(measure), "")
+            assert measure not in terms, (measure, reason["message"])
+        else:
+            assert _absent(measure) not in terms, (measure, reason["message"])
