@@ -73,8 +73,8 @@ def rules_at(revision: str):
 def timed_match(lists, comment: Comment, prepared, module=R) -> float:
     subject = module.Subject(comment, prepared)
     for cached in ("_lower", "_folded", "squeeze", "_runs", "_extends"):
-        if hasattr(module, cached):
-            getattr(module, cached).cache_clear()
+        # (a revision may lack one, or have it uncached)
+        getattr(getattr(module, cached, None), "cache_clear", lambda: None)()
     started = time.perf_counter()
     for rules in lists:
         rules.match(subject)

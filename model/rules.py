@@ -451,7 +451,10 @@ def _kept(char: str) -> bool:
 # The views of one text are wanted by every list that reads it: worked out once per comment.
 @lru_cache(maxsize=16)
 def _lower(text: str) -> str:
-    return text.lower()
+    """``str.lower``, but "İ" is "i": str.lower gives "i" and a combining dot above (its full mapping), the
+    regex module's case-insensitive match takes "İ" for "i"."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() or "İ" not in text else text.replace("İ", "i").lower()
 
 
 @lru_cache(maxsize=16)
@@ -460,13 +463,6 @@ def _folded(text: str) -> str:
     module takes for another when it ignores case written as one of them ("ſ" as "s", "ı" as "i", "ς" as
     "σ"): str.lower leaves these apart, and a pattern's "sex" matched "ſex" while the prefilter skipped it."""
     return _fold(_lower(text))
-
-
-def _lower(text: str) -> str:
-    """``str.lower``, but "İ" is "i": str.lower gives "i" and a combining dot above (its full mapping), the
-    regex module's case-insensitive match takes "İ" for "i"."""
-    lowered = text.lower()
-    return lowered if lowered.isascii() or "İ" not in text else text.replace("İ", "i").lower()
 
 
 def _fold(lowered: str) -> str:
