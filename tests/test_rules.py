@@ -398,6 +398,43 @@ def test_counting_absent_and_rare_characters_and_several_literal_sets_never_drop
         assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
 
 
+def _shared_and_alone():
+    """Two lists sharing one LiteralIndex per view (a pattern in both, so a word too), each beside the same
+    list with indexes of its own: (patterns, [(shared, alone)])."""
+    rng = random.Random(5)
+    special = COUNTED_AND_GUARDED + SEVERAL_SETS_AND_RARE_CHARACTERS + REPEATED_COPIES
+    community = rng.sample(COMMUNITY_PATTERNS, min(400, len(COMMUNITY_PATTERNS)))
+    halves = [special[::2] + community[::2], special[1::2] + community[1::2] + [special[0]]]
+    shared = (R.LiteralIndex(), R.LiteralIndex())
+    pairs = []
+    for half in halves:
+        compiled = [(pattern, R.compile_pattern(pattern)) for pattern in half]
+        pairs.append((R.PatternMatcher(compiled, shared), R.PatternMatcher(compiled)))
+    for index in shared:
+        index.build()
+    return special + community, pairs
+
+
+SHARED_AND_ALONE = _shared_and_alone()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_lists_sharing_one_literal_index_pick_what_each_picks_alone(data):
+    """One automaton for several lists, its hits kept per text: each list still picks exactly the patterns
+    (and on a long text, the windows) it would with an automaton of its own."""
+    import re
+
+    patterns, pairs = SHARED_AND_ALONE
+    pattern = data.draw(st.sampled_from(patterns))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    padding = data.draw(st.sampled_from(["", "free movie ", "A comment about the news. ", "टिप्पणी: "]))
+    text = padding + text + padding * data.draw(st.sampled_from([1, 200]))  # 200: windows
+    for shared, alone in pairs:
+        assert shared.candidates(text) == alone.candidates(text), (pattern, text)
+        assert shared.find(text, most=len(shared.patterns)) == alone.find(text, most=len(alone.patterns))
+
+
 @pytest.mark.parametrize("pattern, longest", [
     (r"^(?-i:(?!dfdfdsfsd$)[sdfghjkl]{6,40})$", 42),
     (r"^\w{0,3}w.{0,2}ng.?d.{0,2}ng\w{0,3}$", 19),
