@@ -74,13 +74,17 @@ _HINDI_MINE = _words("मेरा", "मेरे", "मेरी", "हमा�
 _HINDI_THINGS = _words("ब्लॉग", "ब्लाग", "चैनल", "वीडियो", "विडियो", "वेबसाइट", "साइट", "पेज", "यूट्यूब", "पोस्ट",
                        "गाना", "गाने")
 # Imperatives only: a verb stem with an imperative ending (देखें, देखो, देखिए, देखना), or an English loan
-# with करें / करो / कीजिए. Devanagari vowel signs are not \w, hence \S, spaces and the explicit end.
+# with करें / करो / कीजिए / कर दें / कर लें ("सब्सक्राइब ज़रूर करें"). Devanagari vowel signs are not \w,
+# hence \S, spaces and the explicit end.
 _HINDI_IMPERATIVE = "(?:ें|ो|िए|िये|िएगा|ना)"
+_HINDI_END = r"(?![\w\u0900-\u0963\u0971-\u097f])"
+_HINDI_DO = (" (?:" + _words("ज़रूर", "जरूर", "भी") + " )?" + _words(
+    "कर" + _HINDI_IMPERATIVE, "करिए", "करिये", "कीजिए", "कीजिये", "कर दो", "कर दें", "कर दीजिए", "कर लो", "कर लें",
+    "कर लीजिए") + _HINDI_END)
 _HINDI_REQUESTS = (
-    "(?:" + _words("देख", "पढ़", "सुन") + _HINDI_IMPERATIVE + "|" + _words("जाएं", "जाएँ", "जाइए")
-    + "|" + _words("विजिट", "सब्सक्राइब", "फॉलो", "फोलो", "लाइक", "शेयर", "ज्वाइन", "जॉइन")
-    + " (?:को )?" + _words("कर" + _HINDI_IMPERATIVE, "करिए", "करिये", "कीजिए", "कीजिये", "कर दो", "कर दें") + ")"
-    + r"(?![\w\u0900-\u0963\u0971-\u097f])"
+    "(?:" + _words("देख", "पढ़", "पढ", "सुन") + _HINDI_IMPERATIVE + _HINDI_END
+    + "|" + _words("जाएं", "जाएँ", "जाइए", "जाइये") + _HINDI_END
+    + "|" + _words("विजिट", "सब्सक्राइब", "फॉलो", "फोलो", "लाइक", "शेयर", "ज्वाइन", "जॉइन") + "(?: को)?" + _HINDI_DO + ")"
 )
 # Each kind as its own pattern, run only on a text that holds one of the words every match of it holds:
 # one pattern of all of them costs 18 us a comment (its branches that open with a look-behind make the
@@ -99,7 +103,7 @@ _ASKING = (
         r"|\bgive (?:it|this|me) a (?:like|thumbs? up)\b"
         r"|\b(?:like|follow|sub|subscribe) (?:xnum1|for) (?:like|follow|sub|subscribe)\b"
         r"|\b(?:sub|like|follow)a(?:sub|like|follow)\b"
-        r"|\b(?:is|iss|es) comment (?:ko )?like\b|इस कमेंट को लाइक")),
+        r"|\b(?:is|iss|es) comment (?:ko )?like\b|इस कमेंट को लाइक" + _HINDI_DO)),
 )
 
 
@@ -124,23 +128,31 @@ def _asks(pattern: re.Pattern, text: str) -> int:
             position = m.start() + 1
         else:
             n += 1
-            position = m.end()
+            position = max(m.end(), m.start() + 1)
     return n
 
 
-# Who can be the subject of a request that is then a statement ("I follow my team"), not an ask.
+# Who can be the subject of a request that is then a statement ("I follow my team"), not an ask, and the
+# words that can stand between them ("I also really like", "I'm gonna like", "we do follow").
 _SUBJECTS = frozenset({"i", "we", "they", "he", "she", "who", "main", "hum"})
-_CLAUSE_END = re.compile(r"[.!?,;:\n]")
+_BETWEEN = frozenset({"also", "really", "just", "do", "does", "did", "will", "would", "can", "could", "m", "am",
+                      "ll", "d", "ve", "gonna", "wanna", "too", "totally", "definitely", "always", "still", "so",
+                      "actually", "truly", "all", "both", "bhi"})
+_CLAUSE_END = re.compile(r"[.!?,;:\n।॥|—]")
 _WORD = re.compile(r"\w+")
 
 
 def _told(text: str, start: int) -> bool:
-    """Whether a subject pronoun stands in the two words before ``start``, in the same clause ("I really
-    like", not "share it with everyone and follow")."""
-    before = text[max(0, start - 60):start]
+    """Whether a subject pronoun stands before ``start`` in the same clause, with at most a few adverbs or
+    auxiliaries between ("I also really like", not "share it with everyone and follow")."""
+    before = text[max(0, start - 80):start]
+    if start > 80:
+        before = before.partition(" ")[2]  # not from the middle of a word: "this" is not "he" + "is"
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
-    words = _WORD.findall(before[ends[-1] if ends else 0:])[-2:]
-    return any(w in _SUBJECTS for w in words)
+    words = _WORD.findall(before[ends[-1] if ends else 0:])
+    while words and words[-1] in _BETWEEN:
+        words.pop()
+    return bool(words) and words[-1] in _SUBJECTS
 
 
 @dataclass(frozen=True, slots=True)

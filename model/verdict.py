@@ -8,8 +8,8 @@ The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it 
 
 A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
 classifier says. The words alone need more to block: a comment with nothing in it to follow or answer (no
-link off the site, author URL, e-mail address or phone number, and no request to visit or follow the
-commenter's things: ``PreparedComment.asks``) and no rule with a positive weight is blocked only from
+link off the site, author URL, e-mail address or phone-like number) and no rule with a positive weight is
+blocked only from
 ``words_only_block_threshold`` (0.99); between the two thresholds it goes to ``review`` with the reason
 ``words_only``. Spam pays through a link or a contact, and what has none does little harm while a person
 looks; a genuine comment whose wording merely resembles spam ("please share this news with everyone",
@@ -45,7 +45,7 @@ BLOCKING = frozenset({"honeypot", "blocked_domain", "blocked_phrase", "blocked_p
 HOLD_FOR_REVIEW = frozenset({"blocked_phrase", "blocked_pattern"})
 # Raised whenever ``decide`` changes what it makes of the same settings: it is part of the policy's
 # fingerprint, so verdicts cached under the old rule of decision are not served after an upgrade.
-DECISION_VERSION = 3
+DECISION_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,9 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
         verdict = BLOCK
     elif probability >= policy.block_threshold:
         verdict = REVIEW
-        reasons.append(Reason("words_only", "nothing in it to follow or answer (no link, author URL, e-mail address, "
-                                            "phone number or request to visit or follow) and no rule against it; the "
-                                            "words alone are not sure enough to block: a person looks", 0.0))
+        reasons.append(Reason("words_only", "nothing in it to follow or answer (no link off the site, author URL, "
+                                            "e-mail address or phone number) and no rule against it; the words alone "
+                                            "are not sure enough to block: a person looks", 0.0))
     elif probability >= policy.review_threshold:
         verdict = REVIEW
     elif any(r.code in HOLD_FOR_REVIEW for r in reasons):
@@ -175,11 +175,11 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
 
 def _reachable(prepared: PreparedComment) -> bool:
     """Whether a comment offers a way to be followed or answered: a link off the site, an author URL, an
-    e-mail address or a phone number in the text, or a request to visit or follow the commenter's things
-    ("follow me on instagram @name"). (The author's e-mail field does not count: blogs ask every commenter
-    for one.)"""
-    return bool(external_links(prepared) or prepared.author_url or prepared.emails or prepared.phones
-                or prepared.asks)
+    e-mail address or a phone-like number in the text. (The author's e-mail field does not count: blogs
+    ask every commenter for one. Nor does a request to visit or follow, ``PreparedComment.asks``: a
+    learnt measure that can mistake a reader's "I also really like this comment" for one must not also
+    lift the hold.)"""
+    return bool(external_links(prepared) or prepared.author_url or prepared.emails or prepared.phones)
 
 
 def _classifier_reason(score: Score, prepared: PreparedComment) -> Reason:
@@ -209,11 +209,16 @@ def _classifier_reason(score: Score, prepared: PreparedComment) -> Reason:
 
 def _absent(measure: str) -> str:
     """How a moderator reads a measure the comment has none of."""
-    if measure == "asks readers to visit, follow or like":
-        return "asks readers for nothing"
-    if measure == "author URL is a shortener":
-        return "author URL not through a shortener"
-    return "no " + measure.removeprefix("share of ")
+    return _ABSENT.get(measure) or "no " + measure.removeprefix("share of ")
+
+
+_ABSENT = {
+    "length": "empty",
+    "distinct link domains": "no link domains",
+    "repeated characters": "no long runs of one character",
+    "author URL is a shortener": "author URL not through a shortener",
+    "asks readers to visit, follow or like": "asks readers for nothing",
+}
 
 
 def _rules(comment: Comment, prepared: PreparedComment, policy: Policy) -> list[Reason]:

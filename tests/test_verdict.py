@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 
@@ -134,6 +135,9 @@ WORDS = "Please share this news with everyone"
     pytest.param(Comment(content=WORDS + " https://myblog.example.com/2024/02/more",
                          permalink="https://myblog.example.com/2024/01/this-post"), id="link-to-the-site-itself"),
     pytest.param(Comment(content=WORDS, author_email="reader@gmail.com"), id="author-e-mail-field"),
+    # The asking measure is learnt and can take a reader for an ask: it does not lift the hold.
+    pytest.param(Comment(content="I also really like this comment, share it"), id="request-to-like"),
+    pytest.param(Comment(content=WORDS + " and follow me on instagram"), id="request-to-follow"),
 ])
 def test_the_words_alone_block_only_from_their_own_threshold(scorer, comment):
     result = scorer.check(comment, Policy(**EVERYTHING_BLOCKS))
@@ -155,7 +159,6 @@ def test_a_genuine_comment_that_reads_like_spam_is_held_not_blocked(scorer):
     pytest.param(Comment(content=WORDS + " write to deals@example.com"), id="e-mail-in-text"),
     pytest.param(Comment(content=WORDS + " call 98765 43210"), id="phone"),
     pytest.param(Comment(content=WORDS + " for payday loans"), id="rule-with-weight"),
-    pytest.param(Comment(content=WORDS + " and follow me on instagram"), id="request-to-follow"),
 ])
 def test_a_comment_with_something_to_follow_or_a_rule_against_it_blocks(scorer, comment):
     from model.rules import DEFAULT_RULES, load_all
@@ -178,10 +181,20 @@ def test_the_classifier_reason_names_a_measure_the_comment_lacks_as_absent(score
 
     values = dict(zip(META_FEATURES, meta_rows([prepare(text)])[0].tolist()))
     reason = reasons(scorer.check(text))["classifier"]
-    terms = reason["message"].partition(": ")[2]
-    for measure, value in values.items():
-        if value == 0:
-            terms = terms.replace(_absent(measure), "")
-            assert measure not in terms, (measure, reason["message"])
-        else:
-            assert _absent(measure) not in terms, (measure, reason["message"])
+    names = {name: name for name in META_FEATURES} | {_absent(name): name for name in META_FEATURES}
+    # The quoted terms, whole: words in quotes, measures by their names (one of which holds ", ").
+    terms = re.findall("'[^']*'|" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))),
+                       reason["message"].partition(": ")[2])
+    for term in terms:
+        if term in names:
+            assert (values[names[term]] == 0) == (term != names[term]), (term, reason["message"])
+
+
+def test_a_sites_higher_block_threshold_raises_the_words_only_one(scorer):
+    from model.rules import SiteRules
+
+    p = scorer.check(WORDS)["spam_probability"]
+    operator = Policy(review_threshold=0.01, block_threshold=p - 0.002, words_only_block_threshold=p - 0.001)
+    assert scorer.check(WORDS, operator)["verdict"] == "block"
+    site = operator.for_site(SiteRules(block=p + 0.001))  # above the operator's words-only threshold too
+    assert scorer.check(WORDS, site)["verdict"] == "review"
