@@ -7,14 +7,16 @@ The arithmetic is the one rspamd and SpamAssassin users know, in log-odds so it 
     verdict = block if spam_probability >= block threshold, review if >= review threshold, else allow
 
 A rule with weight +inf (a filled honeypot, a blocked domain) makes the verdict ``block`` whatever the
-classifier says. The words alone need more to block: a comment with nothing in it to follow or answer (no
-link off the site, author URL, e-mail address or phone-like number) and no rule with a positive weight is
-blocked only from
-``words_only_block_threshold`` (0.99); between the two thresholds it goes to ``review`` with the reason
-``words_only``. Spam pays through a link or a contact, and what has none does little harm while a person
-looks; a genuine comment whose wording merely resembles spam ("please share this news with everyone",
-0.97 with the shipped model), in whatever language, waits for a person instead of being thrown away. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
+classifier says. Every rule that fired is a reason carrying its weight, and so is the classifier, so a
 moderator can redo the sum.
+
+The words alone need more to block: a comment with nothing in it to follow or answer (no link off the
+site, author URL, e-mail address or phone-like number) and no rule with a positive weight is blocked only
+from ``words_only_block_threshold`` (0.99); between the two thresholds it goes to ``review`` with the
+reason ``words_only``. Spam pays through a link or a contact, and what has none does little harm while a
+person looks; a genuine comment whose wording merely resembles spam ("please share this news with
+everyone", 0.97 with the shipped model), in whatever language, waits for a person instead of being thrown
+away.
 
 The rules are the built-in ones below (links, shorteners, honeypot, throwaway e-mail, phone numbers), the
 operator's lists (``model.rules``) and a site's own (``SiteRules``, applied by ``Policy.for_site``). A
