@@ -36,7 +36,7 @@ class Comment:
         if not isinstance(data, Mapping):
             raise InvalidComment("comment", "must be a JSON object")
         values = {}
-        for f in _FIELDS:
+        for f in FIELDS:
             value = data.get(f)
             if value is None:
                 continue
@@ -53,7 +53,8 @@ class Comment:
         return cls(**values)
 
 
-_FIELDS = tuple(f.name for f in fields(Comment))
+# The names of a comment's fields, in order (the service's size check and records read them too).
+FIELDS = tuple(f.name for f in fields(Comment))
 
 
 def _json_type(value: Any) -> str:

@@ -13,13 +13,13 @@ import os
 import re
 import signal
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from model.comment import Comment, InvalidComment
+from model.comment import FIELDS as COMMENT_FIELDS, Comment, InvalidComment
 from model.verdict import Policy, json_weight
 
 from . import metrics
@@ -109,16 +109,13 @@ def _parse_comment(data: Any, field_prefix: str = "") -> tuple[Comment, dict]:
 def check_size(comment: Comment, field_prefix: str = "") -> None:
     """413 for a comment whose text fields together exceed SPAMGATE_MAX_COMMENT_BYTES (UTF-8)."""
     limit = _service().settings.max_comment_bytes
-    texts = [getattr(comment, name) for name in _COMMENT_FIELDS]
+    texts = [getattr(comment, name) for name in COMMENT_FIELDS]
     if 4 * sum(map(len, texts)) <= limit:  # a character is at most four bytes of UTF-8
         return
     size = sum(len(text.encode()) for text in texts)
     if size > limit:
         raise ApiError(413, "too_large", f"the comment is {size} bytes, over the limit of {limit}",
                        field=field_prefix + "content")
-
-
-_COMMENT_FIELDS = tuple(f.name for f in fields(Comment))
 
 
 def check_digest(comment: Comment, site: str, policy: Policy) -> str:
@@ -138,7 +135,7 @@ def report_subject(site: str, comment: Comment) -> str:
 
 def _comment_record(comment: Comment) -> dict:
     """The comment's non-empty fields, as stored with a verdict and in the feedback stream."""
-    return {name: value for name in _COMMENT_FIELDS if (value := getattr(comment, name))}
+    return {name: value for name in COMMENT_FIELDS if (value := getattr(comment, name))}
 
 
 def _now() -> tuple[float, str]:
