@@ -85,6 +85,12 @@ class Policy:
         if not 0.0 < self.words_only_block_threshold <= 1.0:
             raise ValueError("the words-only block threshold must be in (0, 1]")
 
+    @property
+    def words_only_block(self) -> float:
+        """The block threshold that applies to a comment with nothing to follow or answer: the higher of
+        the two (a site that raises its block threshold raises this one with it)."""
+        return max(self.block_threshold, self.words_only_block_threshold)
+
     @cached_property
     def fingerprint(self) -> str:
         """SHA-256 of every setting, the same in every process (sets are sorted, lists by their content):
@@ -155,8 +161,7 @@ def decide(comment: Comment, prepared: PreparedComment, score: Score, policy: Po
     else:
         probability = expit(log_odds)
     words_only = not (_reachable(prepared) or any(r.weight > 0 for r in reasons[1:]))
-    if probability >= (max(policy.block_threshold, policy.words_only_block_threshold) if words_only
-                       else policy.block_threshold):
+    if probability >= (policy.words_only_block if words_only else policy.block_threshold):
         verdict = BLOCK
     elif probability >= policy.block_threshold:
         verdict = REVIEW

@@ -375,9 +375,7 @@ def model_info():
     return jsonify({"metadata": service.scorer.artifact.metadata, "last_reload": service.last_reload,
                     "thresholds": {"review": service.policy.review_threshold,
                                    "block": service.policy.block_threshold,
-                                   # the higher of the two applies (model/verdict.py)
-                                   "words_only_block": max(service.policy.block_threshold,
-                                                           service.policy.words_only_block_threshold)},
+                                   "words_only_block": service.policy.words_only_block},
                     "rules": [{"name": r.name, "code": r.code, "format": r.format, "entries": len(r.entries),
                                "weight": json_weight(r.weight), "fields": list(r.fields)}
                               for r in service.policy.rules]})
