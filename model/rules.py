@@ -181,11 +181,18 @@ class PatternMatcher:
         self._lean: dict[int, tuple[frozenset[str], regex.Pattern, Reach | None]] = {}
         # Patterns that must start where the text does ("^..."): tried there only.
         self._anchored: set[int] = set()
+        # Patterns with a head that can match nothing: their core, tried first (see core).
+        self._cores: dict[int, regex.Pattern] = {}
         for i, (source, compiled) in enumerate(self.patterns):
             # Every analysis of one pattern in a row: they share its parse tree (see _parsed).
             literals = required_literals(source)
             if _anchored(source):
                 self._anchored.add(i)
+            elif (rest := core(source)) is not None:
+                try:
+                    self._cores[i] = compile_pattern(rest)
+                except RulesError:
+                    pass
             lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
             lean_compiled = _recompiled(compiled, lean_form.source) if lean_form is not None else None
             if lean_compiled is not None:
@@ -264,6 +271,8 @@ class PatternMatcher:
             try:
                 if i in windows:
                     m = _search(compiled, text, *windows[i])
+                elif i in self._cores and self._cores[i].search(text, timeout=PATTERN_TIMEOUT) is None:
+                    continue
                 elif i in self._anchored:
                     m = compiled.match(text, timeout=PATTERN_TIMEOUT)
                 else:
@@ -975,6 +984,60 @@ def lean(pattern: str) -> Lean | None:
     return Lean(absent=frozenset(absent), source="".join(source))
 
 
+# -- a head that can match nothing: a cheaper test first --------------------------------------------------
+
+def core(pattern: str) -> str | None:
+    """``pattern`` without its head: the items it opens with that can match nothing ("\\w*", "_*",
+    "(?:\\b|[a-z_]*?|\\w*[a-z_])"), or None when it has no such head (or it holds a group the rest could
+    refer to, or it is an anchor).
+
+    Where a pattern matches, its core matches too (in the same place, or where the head's part ends), so
+    a text the core does not match is skipped. The core of a keyword pattern is run without the keyword
+    wrapping, for the same reason. A head that can match nothing hides what the pattern needs first:
+    "\\w*hack..." is tried at every place of the text and backs off through every word, its core only
+    where there is an "h", and took 2.5 µs instead of 62 on a 1 KB comment."""
+    rest = pattern
+    while (end := _first_item(rest)) is not None and end < len(rest):
+        head = rest[:end]
+        tree = _parsed(head)
+        if tree is None or tree.getwidth()[0] != 0 or _AT_START.match(head):
+            break
+        if any(opening not in ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>") for opening in _groups(head)):
+            break  # a group of its own: the rest may refer to it
+        rest = rest[end:]
+    return rest if rest != pattern else None
+
+
+# Anchors and inline flags, which a head must not be (the first would be lost, the second would change
+# what the rest means).
+_AT_START = re.compile(r"\^|\$|\\[AGbBmMZz]|\(\?[a-zA-Z-]+[):]")
+_QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
+_ESCAPE_WITH_BRACES = re.compile(r"\\(?:[pPNx]\{[^}]*\}|[LgN]<[^>]*>|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def _first_item(pattern: str) -> int | None:
+    """Where the first item of ``pattern`` (one character, escape, class or group, with its quantifier)
+    ends, or None where there is none or it is not read here (a comment, a POSIX class)."""
+    if not pattern or pattern[0] in "|)*+?{":
+        return None
+    c = pattern[0]
+    if c == "\\":
+        m = _ESCAPE_WITH_BRACES.match(pattern)
+        end = m.end() if m else 2
+    elif c == "[":
+        end = _class_end(pattern, 0)
+    elif c == "(":
+        if pattern.startswith("(?#"):
+            return None
+        end = next((e + 1 for s, e, _ in _scan(pattern) if s == 0), None)
+    else:
+        end = 1
+    if end is None or end > len(pattern) or "[:" in pattern[:end]:
+        return None
+    m = _QUANTIFIER.match(pattern, end)
+    return m.end() if m else end
+
+
 def _groups(pattern: str) -> list[str]:
     """How each group of ``pattern`` opens ("(", "(?:", "(?P<", "(?<=", ...), outside classes and escapes."""
     return [opening for _, _, opening in _scan(pattern)]
@@ -998,14 +1061,7 @@ def _scan(pattern: str) -> list[tuple[int, int, str]]:
             i += 2
             continue
         if c == "[":
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            if i < n and pattern[i] == "]":
-                i += 1
-            while i < n and pattern[i] != "]":
-                i += 2 if pattern[i] == "\\" else 1
-            i += 1
+            i = _class_end(pattern, i)
             continue
         if pattern.startswith("(?#", i):  # a comment: anything up to the first ")"
             i = pattern.find(")", i)
@@ -1022,6 +1078,19 @@ def _scan(pattern: str) -> list[tuple[int, int, str]]:
             out.append((start, i, opening))
         i += 1
     return sorted(out)
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """Where the [...] class opening at ``i`` ends (one past its "]")."""
+    n = len(pattern)
+    i += 1
+    if i < n and pattern[i] == "^":
+        i += 1
+    if i < n and pattern[i] == "]":
+        i += 1
+    while i < n and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
 
 
 # -- windows: where in a long text a match could be -----------------------------------------------------

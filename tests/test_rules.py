@@ -583,6 +583,37 @@ def test_a_lean_form_finds_what_the_pattern_finds(data):
     assert found_by_matcher(pattern, text) == found_by_search(pattern, text, drawn=True), (pattern, text[-200:])
 
 
+@pytest.mark.parametrize("pattern, core", [
+    (r"\w*h(?:[\W_]|&#?\w+;)*ack\w*", r"h(?:[\W_]|&#?\w+;)*ack\w*"),
+    (r"_*o[^a-z0-9-]*ps", r"o[^a-z0-9-]*ps"),
+    (r"(?:\b|[a-z_]*?|\w*[a-z_])9191(?:\b|[a-z_]*?)", r"9191(?:\b|[a-z_]*?)"),
+    (r"(?:mother)?(?:f[au]+[ck]{2,})", r"(?:f[au]+[ck]{2,})"),
+    (r"x{0,3}?[\w\W]*+y", "y"),
+    (r"\w*x|y", "x|y"),  # the core of one alternative, or another
+    (r"(x)?y\1", None),  # a group the rest refers to
+    (r"^\w*abc", None), (r"\b\w*abc", None), (r"(?i)\w*abc", None),  # an anchor; flags for the rest
+    (r"abc\w*", None), (r"\w*", None),  # no head; nothing but a head
+])
+def test_the_core_of_a_pattern(pattern, core):
+    assert R.core(pattern) == core
+
+
+HEADED = [p for p in COMMUNITY_PATTERNS if R.core(p) is not None] or [r"\w*hack\w*", r"(?:\b|[a-z_]*?)9191"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_pattern_with_a_head_finds_what_it_finds_without_its_core_tried_first(data):
+    """SmokeDetector's patterns with a head that can match nothing (all of them, when ../shared/rules is
+    there), on texts they match, bare or as keywords: the matcher, which tries the core first, finds
+    what running the pattern finds."""
+    pattern = data.draw(st.sampled_from(HEADED))
+    pieces = drawn_pieces(data, pattern, ["hack", "9191", "the", "ops"], max_size=3)
+    text = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "])) + " ".join(pieces)
+    words = data.draw(st.booleans())
+    assert found_by_matcher(pattern, text, words) == found_by_search(pattern, text, words, drawn=True), (pattern, text)
+
+
 @pytest.mark.parametrize("pattern, text", [
     (r"^(?-i:[A-Z][a-z]{8,}+)0?18$", "Wonderful018"), (r"^abc", "x abc"), (r"^abc", "abc"),
 ])
