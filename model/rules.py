@@ -232,8 +232,6 @@ class PatternMatcher:
         # (Literals.unless) and those of patterns that need one of a few rare characters (Literals.chars).
         self._chars = {char: tuple(indexes) for char, indexes in chars.items()}
         self._short = tuple(short)  # (the longest text it can match, pattern) for "^...$" patterns
-        self._sets = sets
-        self._counts = counts
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
@@ -244,16 +242,12 @@ class PatternMatcher:
         found = set(self.always)
         found.update(i for longest, i in self._short if len(text) <= longest)
         lowered = _folded(text)
-        hits: list[tuple[int, int]] = []
         for char, indexes in self._chars.items():
             if char in lowered:
                 found.update(indexes)
-        if self._plain.table or self._squeezed.table:
-            satisfied: dict[int, int] = {}  # pattern -> bit mask of its literal sets seen
-            hits = self._plain.scan(lowered, found, satisfied)
-            if self._squeezed.table:
-                self._squeezed.scan(squeeze(text), found, satisfied)
-            found.update(i for i, mask in satisfied.items() if mask == (1 << self._sets[i]) - 1)
+        hits = self._plain.scan(lowered, found)
+        if self._squeezed.table:
+            self._squeezed.scan(squeeze(text), found)
         return sorted(found), hits
 
     def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
@@ -321,11 +315,11 @@ class PatternMatcher:
         # The hits are those of every list sharing the index: only this list's words with a pattern wanted
         # are looked at (on 64 KB, going through each hit cost 4% more than an automaton of its own).
         relevant = {number for number in self._plain.index.scan(lowered)[1] & self._plain.mine
-                    if not wanted.isdisjoint(table[number][4])}
+                    if not wanted.isdisjoint(table[number][3])}
         for end, number in hits:
             if number not in relevant:
                 continue
-            for i in table[number][4]:
+            for i in table[number][3]:
                 if i in wanted:
                     spans.setdefault(i, []).append((end + 1 - table[number][0], end + 1))
         runs = _runs(text)
@@ -416,57 +410,63 @@ class _Words:
                  counts: dict[int, int], windowed: set[int]):
         self.index = index
         self.counts = counts
-        # Per word, by its number in the index: its length; patterns it lets run by itself (their only
-        # literal set, not counted); patterns that count its occurrences; (pattern, bit) of patterns
-        # needing several sets; patterns run on windows around it (see PatternMatcher._windows).
-        self.table: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...],
-                                    tuple[int, ...]]] = {}
+        # Per word, by its number in the index: its length; patterns its presence lets run (of whose first
+        # literal set it is, not counted); patterns that count its occurrences; patterns run on windows
+        # around it (see PatternMatcher._windows).
+        self.table: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+        # A pattern's further literal sets, as the numbers of their words: looked at only once a word of
+        # its first set is there (the first is the best, see _best; the further ones are often words such
+        # as "you" and "are", on which most texts would otherwise touch hundreds of patterns).
+        self.further: dict[int, list[set[int]]] = {}
         counted_words = []
         for word, owners in words.items():
             number = index.number(word)
-            alone = tuple(i for i, k in owners if sets[i] == 1 and i not in counts)
-            counted = tuple(i for i, k in owners if k == 0 and i in counts)
-            partial = tuple((i, 1 << k) for i, k in owners if sets[i] > 1 and not (k == 0 and i in counts))
-            self.table[number] = (len(word), alone, counted, partial,
+            for i, k in owners:
+                if sets[i] > 1:
+                    further = self.further.setdefault(i, [set() for _ in range(sets[i] - 1)])
+                    if k:
+                        further[k - 1].add(number)
+            self.table[number] = (len(word), tuple(i for i, k in owners if k == 0 and i not in counts),
+                                  tuple(i for i, k in owners if k == 0 and i in counts),
                                   tuple(i for i, k in owners if k == 0 and i in windowed))
-            if counted:
+            if self.table[number][2]:
                 counted_words.append(number)
         self.mine = frozenset(self.table)
         self.counted_words = frozenset(counted_words)
 
-    def scan(self, text: str, found: set[int], satisfied: dict[int, int]) -> list[tuple[int, int]]:
-        """Adds to ``found`` the patterns ``text`` satisfies by themselves, and to ``satisfied`` the
-        literal sets seen of the patterns that need several (or count occurrences). Returns the hits:
+    def scan(self, text: str, found: set[int]) -> list[tuple[int, int]]:
+        """Adds to ``found`` the patterns ``text`` has a word of every literal set of. Returns the hits:
         (where a word ends, its number), of every list sharing the index."""
         if not self.table:
             return []
         hits, numbers = self.index.scan(text)
         numbers = numbers & self.mine
-        table = self.table
+        table, further = self.table, self.further
+        first: set[int] = set()
         for number in numbers:
-            _, alone, _, partial, _ = table[number]
-            if alone:
-                found.update(alone)
-            for i, bit in partial:
-                satisfied[i] = satisfied.get(i, 0) | bit
-        if self.counted_words.isdisjoint(numbers):
-            return hits
-        # Patterns that need several separate occurrences: the most that do not overlap, counted greedily
-        # by where they end (the automaton reports them in that order).
+            first.update(table[number][1])
+        if not self.counted_words.isdisjoint(numbers):
+            first.update(self._counted(hits))
+        for i in first:
+            if i not in further or all(not words.isdisjoint(numbers) for words in further[i]):
+                found.add(i)
+        return hits
+
+    def _counted(self, hits) -> list[int]:
+        """Patterns that need several separate occurrences of their first set's words and have them: the
+        most that do not overlap, counted greedily by where they end (the automaton reports them in that
+        order)."""
         seen: dict[int, list[int]] = {}
         for end, number in hits:
             if number not in self.counted_words:
                 continue
-            length, _, counted, _, _ = table[number]
+            length, _, counted, _ = self.table[number]
             for i in counted:
                 tally = seen.setdefault(i, [0, -1])
                 if end - length >= tally[1]:
                     tally[0] += 1
                     tally[1] = end
-        for i, (n, _) in seen.items():
-            if n >= self.counts[i]:
-                satisfied[i] = satisfied.get(i, 0) | 1
-        return hits
+        return [i for i, (n, _) in seen.items() if n >= self.counts[i]]
 
 
 # -- the literal text a pattern needs ------------------------------------------------------------------
