@@ -92,12 +92,12 @@ def side_by_side(setups, comments) -> list[list[float]]:
     return samples
 
 
-def loaded_alone(lists):
+def loaded_alone(lists, module=R):
     """``lists`` as ``load`` gives them when a config names only them: their literals in one index per view
     of their own (taken from the community load, a list would scan the literals of every list)."""
     if not any(r.format == "regex" for r in lists):
         return lists
-    shared = (R.LiteralIndex(), R.LiteralIndex())
+    shared = (module.LiteralIndex(), module.LiteralIndex())
     out = tuple(dataclasses.replace(r, literals=shared) if r.format == "regex" else r for r in lists)
     for rules in out:
         rules.matcher
@@ -190,7 +190,8 @@ def main() -> int:
         if old is None or not lists or any(r.name not in names for r in lists):
             return None
         wanted = {r.name for r in lists}
-        return old[0], tuple(r for r in old[1] if r.name in wanted)
+        theirs = tuple(r for r in old[1] if r.name in wanted)
+        return old[0], theirs if len(theirs) == len(old[1]) else loaded_alone(theirs, old[0])
 
     for name, lists in setups:
         mine = lists if lists in (community, defaults) else loaded_alone(lists)
