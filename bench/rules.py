@@ -216,7 +216,7 @@ def main() -> int:
             costs.append(time.perf_counter() - started)
         print(f"| {rules.name} | {len(matcher.patterns):,} | {len(matcher.always)} | "
               f"{statistics.median(costs) * 1e6:.0f} | {len(set().union(*matcher._chars.values()))} | "
-              f"{len(matcher._counts)} | {len(matcher._short)} |")
+              f"{len(matcher._plain.counts)} | {len(matcher._short)} |")
 
     print("\n## Linear in length (all community lists, median microseconds)\n")
     print("| comment | median | per KB |" + (f" median{then} | per KB{then} |" if old else ""))
