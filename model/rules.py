@@ -262,11 +262,11 @@ class PatternMatcher:
         for i in candidates:
             source = self.patterns[i][0]
             compiled = variants[i][0]
+            if i not in windows and self._core_misses(i, text):
+                continue
             try:
                 if i in windows:
                     m = _search(compiled, text, *windows[i])
-                elif i in self._cores and self._cores[i].search(text, timeout=PATTERN_TIMEOUT) is None:
-                    continue
                 elif i in self._anchored:
                     m = compiled.match(text, timeout=PATTERN_TIMEOUT)
                 else:
@@ -280,6 +280,15 @@ class PatternMatcher:
                     break
         return found
 
+    def _core_misses(self, i: int, text: str) -> bool:
+        """Whether pattern ``i`` has a core (see core) and it finds nothing in ``text``. A core that runs
+        over its time rules nothing out: the pattern is run as it is."""
+        if i not in self._cores:
+            return False
+        try:
+            return self._cores[i].search(text, timeout=PATTERN_TIMEOUT) is None
+        except TimeoutError:
+            return False
 
     def _variant(self, i: int, lowered: str) -> tuple[regex.Pattern, bool]:
         """Pattern ``i`` as it is best run on a text: its lean form where that means the same (see Lean),
@@ -426,17 +435,18 @@ class _Words:
                     further = self.further.setdefault(i, [set() for _ in range(sets[i] - 1)])
                     if k:
                         further[k - 1].add(number)
-            self.table[number] = (len(word), tuple(i for i, k in owners if k == 0 and i not in counts),
-                                  tuple(i for i, k in owners if k == 0 and i in counts),
-                                  tuple(i for i, k in owners if k == 0 and i in windowed))
+            first = [i for i, k in owners if k == 0]
+            self.table[number] = (len(word), tuple(i for i in first if i not in counts),
+                                  tuple(i for i in first if i in counts), tuple(i for i in first if i in windowed))
             if self.table[number][2]:
                 counted_words.append(number)
         self.mine = frozenset(self.table)
         self.counted_words = frozenset(counted_words)
 
     def scan(self, text: str, found: set[int]) -> list[tuple[int, int]]:
-        """Adds to ``found`` the patterns ``text`` has a word of every literal set of. Returns the hits:
-        (where a word ends, its number), of every list sharing the index."""
+        """Adds to ``found`` the patterns ``text`` has a word of every literal set of (of the first set,
+        as many separate ones as the pattern counts, see _counted). Returns the hits: (where a word ends,
+        its number), of every list sharing the index."""
         if not self.table:
             return []
         hits, numbers = self.index.scan(text)
@@ -967,7 +977,7 @@ def lean(pattern: str) -> Lean | None:
         inner = pattern[pattern.index("!", start) + 1 : end]
         if end + 1 < len(pattern) and pattern[end + 1] in "?*+{" or pattern[max(start - 2, 0):start] == "(?":
             return None  # repeated, or the condition of a conditional group
-        if any(group not in ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>") for group in _groups(inner)):
+        if any(group not in _UNNUMBERED for group in _groups(inner)):
             return None  # a capturing or named group: taking it out would renumber the rest
         literals = required_literals(inner)
         if literals is None or not literals.plain or literals.unless:
@@ -988,31 +998,36 @@ def lean(pattern: str) -> Lean | None:
 
 def core(pattern: str) -> str | None:
     """``pattern`` without its head: the items it opens with that can match nothing ("\\w*", "_*",
-    "(?:\\b|[a-z_]*?|\\w*[a-z_])"), or None when it has no such head (or it holds a group the rest could
-    refer to, or it is an anchor).
+    "(?:\\b|[a-z_]*?|\\w*[a-z_])"), or None when it has no such head: the first item is an anchor or an
+    inline flag, or a group the rest could refer to, or the pattern is one `re` cannot read (the items
+    are read as `re` reads them; the regex module's "(?V1)" would make "[[a]?b]" one nested class).
 
     Where a pattern matches, its core matches too (in the same place, or where the head's part ends), so
     a text the core does not match is skipped. The core of a keyword pattern is run without the keyword
     wrapping, for the same reason. A head that can match nothing hides what the pattern needs first:
     "\\w*hack..." is tried at every place of the text and backs off through every word, its core only
     where there is an "h", and took 2.5 µs instead of 62 on a 1 KB comment."""
+    if _parsed(pattern) is None:
+        return None
     rest = pattern
     while (end := _first_item(rest)) is not None and end < len(rest):
         head = rest[:end]
         tree = _parsed(head)
         if tree is None or tree.getwidth()[0] != 0 or _AT_START.match(head):
             break
-        if any(opening not in ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>") for opening in _groups(head)):
+        if any(opening not in _UNNUMBERED for opening in _groups(head)):
             break  # a group of its own: the rest may refer to it
         rest = rest[end:]
     return rest if rest != pattern else None
 
 
-# Anchors and inline flags, which a head must not be (the first would be lost, the second would change
-# what the rest means).
+# Anchors and inline flags, which are never taken for a head. Without an anchor, the core would be tried
+# in more places, which is sound but not what a core is for; without its flags, the rest would mean
+# something else.
 _AT_START = re.compile(r"\^|\$|\\[AGbBmMZz]|\(\?[a-zA-Z-]+[):]")
 _QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
-_ESCAPE_WITH_BRACES = re.compile(r"\\(?:[pPNx]\{[^}]*\}|[LgN]<[^>]*>|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+# Escapes of more than one character after the backslash: "\p{L}", "\N{...}", "\g<1>", "\x41", "\u0915".
+_LONG_ESCAPE = re.compile(r"\\(?:[pPNx]\{[^}]*\}|[LgN]<[^>]*>|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 
 def _first_item(pattern: str) -> int | None:
@@ -1022,7 +1037,7 @@ def _first_item(pattern: str) -> int | None:
         return None
     c = pattern[0]
     if c == "\\":
-        m = _ESCAPE_WITH_BRACES.match(pattern)
+        m = _LONG_ESCAPE.match(pattern)
         end = m.end() if m else 2
     elif c == "[":
         end = _class_end(pattern, 0)
@@ -1036,6 +1051,10 @@ def _first_item(pattern: str) -> int | None:
         return None
     m = _QUANTIFIER.match(pattern, end)
     return m.end() if m else end
+
+
+# Groups that take no number, which a part of a pattern may hold without renumbering the rest.
+_UNNUMBERED = ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>")
 
 
 def _groups(pattern: str) -> list[str]:

@@ -593,6 +593,7 @@ def test_a_lean_form_finds_what_the_pattern_finds(data):
     (r"(x)?y\1", None),  # a group the rest refers to
     (r"^\w*abc", None), (r"\b\w*abc", None), (r"(?i)\w*abc", None),  # an anchor; flags for the rest
     (r"abc\w*", None), (r"\w*", None),  # no head; nothing but a head
+    (r"[[a]?b]*foo(?V1)", None),  # read as the regex module reads it, "[[a]?b]" is one class
 ])
 def test_the_core_of_a_pattern(pattern, core):
     assert R.core(pattern) == core
@@ -612,6 +613,25 @@ def test_a_pattern_with_a_head_finds_what_it_finds_without_its_core_tried_first(
     text = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "])) + " ".join(pieces)
     words = data.draw(st.booleans())
     assert found_by_matcher(pattern, text, words) == found_by_search(pattern, text, words, drawn=True), (pattern, text)
+
+
+@pytest.mark.parametrize("pattern, end", [
+    (r"[]]x", 3), (r"[^]a]*x", 6), (r"[\]]x", 4),  # a "]" first in a class, or escaped, is in it
+    (r"\x{41}x", 6), (r"\x41x", 4), (r"\u0915x", 6), (r"\p{L}+x", 6),  # escapes of several characters
+    (r"(?P<n>a)?b", 9), (r"(a(b)c)*d", 8),  # a group, with its quantifier
+    (r"\w*?x", 4), (r"a{2,3}+x", 7),  # lazy and possessive quantifiers
+    (r"(?#c)x", None), (r"[[:alpha:]]x", None), (r"|x", None),  # not read here; no first item
+])
+def test_where_the_first_item_of_a_pattern_ends(pattern, end):
+    assert R._first_item(pattern) == end
+
+
+def test_a_core_that_runs_over_its_time_rules_nothing_out():
+    """The core of ".*(?:(?:x|x)+)+y" backtracks without end on a run of x's; the pattern, whose ".*"
+    reaches the "xy" from the end, does not."""
+    pattern, text = r".*(?:(?:x|x)+)+y", "x" * 30 + "!xy"
+    assert R.core(pattern) is not None
+    assert found_by_matcher(pattern, text) == found_by_search(pattern, text) == text
 
 
 @pytest.mark.parametrize("pattern, text", [
