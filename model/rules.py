@@ -608,10 +608,19 @@ def squeeze(text: str) -> str:
     return codes[kept].tobytes().decode("utf-32-le", "surrogatepass")
 
 
+# Syntax `re` reads without error as something else: a POSIX class ("[[:digit:]]+casino" is a class and
+# "]casino" to re) and fuzzy matching ("(?:foo){e<=1}", which matches "fxo", is text to re). A "{...}" of
+# text with one of the letters of a fuzzy constraint is taken for one.
+_READ_OTHERWISE = re.compile(r"\[:\^?[a-z]+:\]|(?<!\\)\{[^{}]*[eids][^{}]*\}")
+_COMMENT = re.compile(r"\(\?#[^)]*\)")
+
+
 @lru_cache(maxsize=8)
 def _parsed(pattern: str):
     """The parse tree of ``pattern`` by `re`'s parser (read only), or None for syntax only the regex module
     knows. Kept for the few analyses of one pattern in a row (literals, reach, anchors, lean form)."""
+    if _READ_OTHERWISE.search(_COMMENT.sub("", pattern)):
+        return None
     for old, new in _REGEX_ONLY:
         pattern = old.sub(new, pattern)
     try:

@@ -229,6 +229,17 @@ def test_patterns_without_a_useful_literal_always_run(pattern):
     assert R.required_literals(pattern) is None
 
 
+@pytest.mark.parametrize("pattern, text", [
+    (r"(?:casino){e<=1}", "cas1no"), (r"[[:digit:]]+casino", "5casino"),  # text and a "]" to re
+])
+def test_syntax_re_reads_otherwise_is_not_read_by_it(pattern, text):
+    """Fuzzy matching and POSIX classes compile in `re` as something else: their literals would have been
+    "casino{e<=1}" and "]casino", and the prefilter dropped these matches."""
+    assert R.compile_pattern(pattern).search(text)
+    assert R.required_literals(pattern) is None
+    assert R.PatternMatcher([(pattern, R.compile_pattern(pattern))]).candidates(text) == [0]
+
+
 def _re_parsable(pattern: str) -> bool:
     try:
         import re
