@@ -36,6 +36,7 @@ import ahocorasick
 import numpy as np
 import regex
 
+from . import superset as S
 from . import text as T
 from .comment import Comment
 from .features import PreparedComment, external_links
@@ -165,8 +166,11 @@ class PatternMatcher:
     caller builds them once every list has joined. None: indexes of its own, built here."""
 
     def __init__(self, patterns: Sequence[tuple[str, regex.Pattern]],
-                 shared: tuple["LiteralIndex", "LiteralIndex"] | None = None):
+                 shared: tuple["LiteralIndex", "LiteralIndex"] | None = None, wide: bool | None = None):
         self.patterns = list(patterns)
+        # (pattern, expressions over the folded view's bytes) for a Superset: the pattern widened, and one
+        # of its literals (or of the characters it needs) where that cannot be read or compiled
+        expressions: list[tuple[int, tuple[str, ...]]] = []
         # word -> [(pattern, which of its literal sets the word belongs to)], per view of the text
         plain: dict[str, list[tuple[int, int]]] = {}
         squeezed: dict[str, list[tuple[int, int]]] = {}
@@ -193,6 +197,10 @@ class PatternMatcher:
                     self._cores[i] = compile_pattern(rest)
                 except RulesError:
                     pass
+            choices = (S.widen(source),)
+            if literals is not None and (literals.plain or literals.chars):
+                choices += (S.any_of(literals.plain | literals.chars | literals.unless),)
+            expressions.append((i, tuple(c for c in choices if c is not None)))
             lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
             lean_compiled = _recompiled(compiled, lean_form.source) if lean_form is not None else None
             if lean_compiled is not None:
@@ -232,13 +240,30 @@ class PatternMatcher:
         # (Literals.unless) and those of patterns that need one of a few rare characters (Literals.chars).
         self._chars = {char: tuple(indexes) for char, indexes in chars.items()}
         self._short = tuple(short)  # (the longest text it can match, pattern) for "^...$" patterns
+        # Lists of many patterns: which could match, in one Hyperscan pass (see model/superset.py). On a
+        # text shorter than WINDOWED_FROM it replaces the literals; on a longer one it thins them out.
+        self._superset = S.build(expressions) if (len(self.patterns) >= WIDE_FROM if wide is None else wide) else None
+        covered = self._superset.covered if self._superset is not None else frozenset()
+        self._uncovered = tuple(i for i in range(len(self.patterns)) if i not in covered)
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
         return self._select(text)[0]
 
     def _select(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """The candidates, and where the plain view's literals end (the automaton's hits)."""
+        """The candidates, and where the plain view's literals end (the automaton's hits; only wanted, and
+        only worked out, for a text of WINDOWED_FROM or more)."""
+        if self._superset is not None:
+            wider = self._superset.scan(_folded(text))
+            wider.update(self._uncovered)
+            if len(text) < WINDOWED_FROM:
+                return sorted(wider), []
+            found, hits = self._by_literals(text)
+            return sorted(wider.intersection(found)), hits
+        found, hits = self._by_literals(text)
+        return sorted(found), hits
+
+    def _by_literals(self, text: str) -> tuple[set[int], list[tuple[int, int]]]:
         found = set(self.always)
         found.update(i for longest, i in self._short if len(text) <= longest)
         lowered = _folded(text)
@@ -248,7 +273,7 @@ class PatternMatcher:
         hits = self._plain.scan(lowered, found)
         if self._squeezed.table:
             self._squeezed.scan(squeeze(text), found)
-        return sorted(found), hits
+        return found, hits
 
     def find(self, text: str, most: int = 3) -> list[tuple[str, str]]:
         """Up to ``most`` (pattern, matched text) pairs, in the order the patterns were listed."""
@@ -348,6 +373,10 @@ class PatternMatcher:
                     ranges.append((low, high))
             out[i] = (ranges, ahead + extends)
         return out
+
+
+# A pattern list this long gets a Superset (see PatternMatcher): compiling one costs ~0.4 ms a pattern, once.
+WIDE_FROM = 200
 
 
 def _search(compiled: regex.Pattern, text: str, ranges: list[tuple[int, int]], ahead: int):

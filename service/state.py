@@ -10,6 +10,7 @@ import json
 import time
 
 from model import rules as rulebook
+from model import superset
 from model.scorer import Scorer
 from model.verdict import Policy
 from spamgate.config import Settings
@@ -29,6 +30,7 @@ class Service:
     def __init__(self, settings: Settings, scorer: Scorer | None = None, keys: KeyRing | None = None):
         self.settings = settings
         # The operator's lists; a broken one stops start-up here, naming the file and line.
+        superset.CACHE_DIR = settings.rules_cache
         self.policy = settings.policy(rulebook.load_all(settings.rules))
         self.scorer = scorer or Scorer.load(settings.model_dir, self.policy)
         self.keys = keys if keys is not None else KeyFile(settings.keys_file)

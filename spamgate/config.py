@@ -31,6 +31,8 @@ class Settings:
     allowed_domains: frozenset[str] = frozenset()
     # Rule configs (rules.toml files or folders holding one), comma-separated; "none" for no lists.
     rules: tuple[Path, ...] = (DEFAULT_RULES,)
+    # Where the rules' compiled pattern databases are kept (model/superset.py), so a restart skips compiling.
+    rules_cache: Path = Path.home() / ".cache" / "spamgate"
     # The service
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: float = 0.25  # seconds, for connecting and for each command
@@ -93,7 +95,7 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
 def _parse(name: str, raw: str, kind: str):
     try:
         if kind == "Path":
-            return Path(raw)
+            return Path(raw).expanduser()
         if kind == "float":
             return float(raw)
         if kind == "int":

@@ -1,0 +1,327 @@
+"""Which of a list's many regular expressions could match a text, in one pass: each pattern is widened
+into an expression Hyperscan runs (every match of the pattern is a match of the widened one), and all of
+a list's widened patterns are scanned together over the bytes of the text's folded view.
+
+The literal prefilter of model/rules.py runs a pattern wherever one of its literals occurs: SmokeDetector's
+"(?:drill|suc+k|lic+k|...)...(?:pis+|ass|...)" ran on most comments, as "lic" and "ass" are in "public
+class". The widened pattern holds its whole shape ("lic" then, within 80 characters, "ass"), so far fewer
+patterns are run, and the one pass replaces the literal automaton and its tables on comments shorter than
+rules.WINDOWED_FROM.
+
+How a pattern is widened (``widen``), read by `re`'s parser as rules.py reads it:
+- the text is scanned in its folded view (rules._folded: lower case, case variants written as one), so
+  every character or class becomes the set of folded forms of the characters it matches: "[Kk]" and the
+  Kelvin sign are all "k". That holds with or without case-insensitivity, so flags can be ignored;
+- a character the pattern spells out stays exact, in UTF-8 ("[wѡᎳ]" is "w", "\\xd1\\xa1" or "\\xea\\xae\\x83");
+  a class that names no characters ("\\w", "[^a-z]", ".") is exact on ASCII and takes any other character;
+- anchors, word boundaries and lookarounds are dropped, a back-reference takes anything, a conditional
+  either branch, atomic groups and possessive or lazy repeats become plain ones, and a repeat of more
+  than _MOST_COUNTED becomes unbounded: each only lets more texts through.
+What `re` cannot read (the regex module's own syntax: "\\p{...}", "(?V1)", named lists, fuzzy matching,
+"(?(DEFINE)...)", see rules._parsed) is left to the caller, as are patterns that can match an empty string.
+
+Hyperscan is Intel's regular expression engine (BSD licence), built for scanning with many thousands of
+patterns at once; the `hyperscan` package ships it for x86-64 Linux. Without it, ``build`` returns None
+and rules.py falls back to its literal prefilter alone. Compiling the 27,000 patterns of SmokeDetector's
+watched list takes about 10 s: the compiled database is kept in a cache folder (CACHE_DIR), named by a
+hash of what it was compiled from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import regex
+
+try:
+    import hyperscan
+except ImportError:  # not built for this platform: rules.py uses its literal prefilter alone
+    hyperscan = None
+
+import re._constants as _C
+
+log = logging.getLogger(__name__)
+
+# Bumped whenever widening changes, so that a cached database compiled by an earlier version is not used.
+VERSION = 1
+# Repeats counted up to this stay bounded; more become unbounded (Hyperscan's size grows with the count).
+_MOST_COUNTED = 100
+# Databases of this many patterns or more are kept in this folder (fewer compile in milliseconds). The
+# service sets it from SPAMGATE_RULES_CACHE (spamgate/config.py).
+CACHE_DIR = Path.home() / ".cache" / "spamgate"
+CACHE_FROM = 50
+# A widened pattern longer than this is not compiled (Hyperscan refuses very long expressions).
+_LONGEST = 8000
+
+_NON_ASCII = r"[\xc0-\xff][\x80-\xbf]{0,3}"  # one character beyond ASCII, in UTF-8 (loosely: a superset)
+_ANY = r"(?:[\x00-\x7f]|" + _NON_ASCII + ")"
+_ANY_TEXT = r"[\x00-\xff]*"
+_CATEGORIES = {_C.CATEGORY_DIGIT: r"\d", _C.CATEGORY_NOT_DIGIT: r"\D", _C.CATEGORY_SPACE: r"\s",
+               _C.CATEGORY_NOT_SPACE: r"\S", _C.CATEGORY_WORD: r"\w", _C.CATEGORY_NOT_WORD: r"\W"}
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _folded(char: str) -> str:
+    from .rules import _fold, _lower  # the view of a text the database scans
+
+    return _fold(_lower(char))
+
+
+@lru_cache(maxsize=1)
+def _ascii_variants() -> dict[str, tuple[str, ...]]:
+    """Each ASCII character of the folded view: the characters folding to it ("k": "K", "k" and the
+    Kelvin sign "K"). Worked out once (about 0.1 s)."""
+    out: dict[str, list[str]] = {}
+    for code in range(0x1E950):  # past the last cased script, as rules._case_classes
+        folded = _folded(chr(code))
+        if len(folded) == 1 and folded.isascii():
+            out.setdefault(folded, []).append(chr(code))
+    return {folded: tuple(chars) for folded, chars in out.items()}
+
+
+def _byte(code: int) -> str:
+    return "\\x%02x" % code
+
+
+def _ascii_class(codes: list[int]) -> str:
+    if len(codes) == 1:
+        return _byte(codes[0])
+    runs, start = [], codes[0]
+    for previous, code in zip(codes, codes[1:] + [-1]):
+        if code != previous + 1:
+            runs.append(_byte(start) if start == previous else _byte(start) + "-" + _byte(previous))
+            start = code
+    return "[" + "".join(runs) + "]"
+
+
+def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_other: bool) -> str:
+    alternatives = []
+    codes = sorted(set(ascii_codes))
+    if codes:
+        alternatives.append(_ascii_class(codes))
+    alternatives.extend("".join(_byte(b) for b in sequence) for sequence in sorted(set(sequences)))
+    if any_other:
+        alternatives.append(_NON_ASCII)
+    if not alternatives:  # a class nothing can match ("[^\s\S]"): taking anything is still wider
+        return _ANY
+    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+
+def _spelled(ranges: list[tuple[int, int]]) -> str:
+    """The folded forms of the characters of ``ranges``: each exact where there are few beyond ASCII,
+    else the ASCII ones exact and any other character. (Every character folds to one: see _folded.)"""
+    beyond = sum(high - low + 1 for low, high in ranges if high >= 128)
+    few = beyond <= 512
+    ascii_codes, sequences = [], []
+    for low, high in ranges:
+        for code in range(low, high + 1 if few else min(high, 127) + 1):
+            folded = _folded(chr(code))
+            if folded.isascii():
+                ascii_codes.append(ord(folded))
+            else:
+                sequences.append(folded.encode("utf-8", "surrogatepass"))
+    if not few:  # the few beyond ASCII that fold into it (the Kelvin sign, "ſ", "İ", "ı")
+        ascii_codes.extend(ord(folded) for folded, chars in _ascii_variants().items()
+                           if any(low <= ord(c) <= high for c in chars for low, high in ranges))
+    return _alternatives(ascii_codes, sequences, not few)
+
+
+@lru_cache(maxsize=4096)
+def _tested(source: str, ignore_case: bool) -> str:
+    """A class that names no characters (or all but some), such as "\\W" or "[^a-z]": which ASCII
+    characters of the folded view it can match, asked of the regex module itself, and any other."""
+    compiled = regex.compile(source, (regex.IGNORECASE if ignore_case else 0) | regex.DOTALL)
+    codes = [ord(folded) for folded, chars in _ascii_variants().items() if any(compiled.fullmatch(c) for c in chars)]
+    return _alternatives(codes, (), True)
+
+
+def _char(op, av, ignore_case: bool) -> str:
+    if op is _C.LITERAL:
+        return _spelled([(av, av)])
+    if op is _C.ANY:
+        return _ANY
+    if op is _C.NOT_LITERAL:
+        return _tested("[^\\U%08x]" % av, ignore_case)
+    parts, negated, ranges = [], False, []  # op is IN
+    for item, value in av:
+        if item is _C.NEGATE:
+            negated = True
+        elif item is _C.LITERAL:
+            parts.append("\\U%08x" % value)
+            ranges.append((value, value))
+        elif item is _C.RANGE:
+            parts.append("\\U%08x-\\U%08x" % value)
+            ranges.append(value)
+        elif item is _C.CATEGORY and value in _CATEGORIES:
+            parts.append(_CATEGORIES[value])
+        else:
+            raise _Unreadable(item)
+    if not negated and all(item in (_C.LITERAL, _C.RANGE) for item, _ in av):
+        return _spelled(ranges)
+    return _tested("[" + ("^" if negated else "") + "".join(parts) + "]", ignore_case)
+
+
+def _sequence(items, ignore_case: bool) -> str:
+    out = []
+    for op, av in items:
+        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.ANY, _C.IN):
+            out.append(_char(op, av, ignore_case))
+        elif op is _C.BRANCH:
+            out.append("(?:" + "|".join(_sequence(branch, ignore_case) for branch in av[1]) + ")")
+        elif op is _C.SUBPATTERN:
+            _, add, remove, inner = av
+            if add & _C.SRE_FLAG_IGNORECASE:
+                ignore_case = True
+            if remove & _C.SRE_FLAG_IGNORECASE:
+                ignore_case = False
+            out.append("(?:" + _sequence(inner, ignore_case) + ")")
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            low, high, inner = av
+            low = min(low, _MOST_COUNTED)
+            unbounded = high is _C.MAXREPEAT or high > _MOST_COUNTED
+            body = _sequence(inner, ignore_case)
+            if body == _ANY:  # ".{0,80}": 0 to 320 bytes, which Hyperscan holds in far less
+                out.append("[\\x00-\\xff]" + ("{%d,}" % low if unbounded else "{%d,%d}" % (low, 4 * high)))
+            else:
+                out.append("(?:" + body + ")" + ("{%d,}" % low if unbounded else "{%d,%d}" % (low, high)))
+        elif op is _C.ATOMIC_GROUP:
+            out.append("(?:" + _sequence(av, ignore_case) + ")")
+        elif op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue
+        elif op is _C.GROUPREF:
+            out.append(_ANY_TEXT)
+        elif op is _C.GROUPREF_EXISTS:
+            _, yes, no = av
+            out.append("(?:" + _sequence(yes, ignore_case) + "|" + (_sequence(no, ignore_case) if no else "") + ")")
+        else:
+            raise _Unreadable(op)
+    return "".join(out)
+
+
+def widen(pattern: str) -> str | None:
+    """The Hyperscan expression (over the UTF-8 bytes of a folded text) that matches wherever ``pattern``
+    could, or None where it cannot be read here or can match an empty string."""
+    from .rules import _parsed
+
+    tree = _parsed(pattern)
+    if tree is None or tree.getwidth()[0] == 0:
+        return None
+    try:
+        widened = _sequence(tree, True)
+    except (_Unreadable, regex.error, RecursionError):
+        return None
+    return widened if len(widened) <= _LONGEST else None
+
+
+def any_of(strings: Iterable[str]) -> str:
+    """The expression for any of ``strings`` (folded) occurring."""
+    return "(?:" + "|".join("".join(_byte(b) for b in string.encode("utf-8", "surrogatepass"))
+                            for string in sorted(strings)) + ")"
+
+
+class Superset:
+    """The patterns of one list that could match a text. ``covered``: the indexes it answers for (those
+    given an expression); for the others, the caller decides."""
+
+    def __init__(self, database, covered: frozenset[int]):
+        self._database = database
+        self.covered = covered
+        self._local = threading.local()  # a scan needs scratch space no other scan is using at once
+
+    def scan(self, folded: str) -> set[int]:
+        """The covered patterns that could match a text whose folded view (rules._folded) is ``folded``."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        found: set[int] = set()
+        self._database.scan(folded.encode("utf-8", "surrogatepass"), scratch=scratch,
+                            match_event_handler=lambda i, start, end, flags, context: found.add(i))
+        return found
+
+
+def build(expressions: Sequence[tuple[int, tuple[str, ...]]]) -> Superset | None:
+    """A Superset of ``expressions``: (pattern index, its expressions over the folded view's bytes, the
+    first that Hyperscan accepts used: ``widen``, then the caller's own), or None without Hyperscan.
+    Loaded from the cache when compiled before."""
+    if hyperscan is None or not expressions:
+        return None
+    key = hashlib.sha256(repr((VERSION, hyperscan.__version__, list(expressions))).encode()).hexdigest()[:32]
+    cached = CACHE_DIR / f"superset-{key}.hsdb" if len(expressions) >= CACHE_FROM else None
+    if cached is not None and (superset := _load(cached)) is not None:
+        return superset
+    chosen = [(i, choices[0]) for i, choices in expressions if choices]
+    try:
+        database = _compiled(chosen) if chosen else None
+    except hyperscan.error:  # it names no expression in its error: find the ones refused, by halves
+        chosen = _accepted(chosen, {i: choices[1:] for i, choices in expressions})
+        database = _compiled(chosen) if chosen else None
+    if database is None:
+        return None
+    if cached is not None:
+        _save(cached, ",".join(str(i) for i, _ in chosen).encode() + b"\n" + hyperscan.dumpb(database))
+    return Superset(database, frozenset(i for i, _ in chosen))
+
+
+_FLAGS = 0
+if hyperscan is not None:
+    # Once per pattern and text; an empty match is still a match. (Not HS_FLAG_PREFILTER, which lets
+    # Hyperscan approximate a pattern too large for it: SmokeDetector's 1,200-character "drill|suck..."
+    # became one that matched "hello".)
+    _FLAGS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+
+
+def _compiled(expressions: list[tuple[int, str]]):
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[e.encode("ascii") for _, e in expressions], ids=[i for i, _ in expressions],
+                     elements=len(expressions), flags=_FLAGS)
+    return database
+
+
+def _accepted(expressions: list[tuple[int, str]], fallback: dict[int, tuple[str, ...]]) -> list[tuple[int, str]]:
+    """``expressions``, each that Hyperscan refuses replaced by its next choice, or left out."""
+    if not expressions:
+        return []
+    try:
+        _compiled(expressions)
+        return expressions
+    except hyperscan.error as e:
+        if len(expressions) == 1:
+            (i, _), = expressions
+            if fallback[i]:
+                return _accepted([(i, fallback[i][0])], {i: fallback[i][1:]})
+            log.info("Hyperscan refused pattern %d (%s): it runs on every text", i, e)
+            return []
+    half = len(expressions) // 2
+    return _accepted(expressions[:half], fallback) + _accepted(expressions[half:], fallback)
+
+
+def _load(path: Path) -> Superset | None:
+    """The Superset kept in ``path`` (the indexes it covers, a newline, the database), or None."""
+    try:
+        data = path.read_bytes()
+        head, database = data[:data.index(b"\n")], data[data.index(b"\n") + 1:]
+        covered = frozenset(int(i) for i in head.split(b",") if i)
+        return Superset(hyperscan.loadb(database, hyperscan.HS_MODE_BLOCK), covered)
+    except (OSError, ValueError, hyperscan.error):
+        return None
+
+
+def _save(path: Path, data: bytes) -> None:
+    """Written whole or not at all (workers starting together may write the same file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as f:
+            f.write(data)
+        os.replace(f.name, path)
+    except OSError as e:
+        log.warning("could not keep the compiled patterns in %s: %s", path.parent, e)

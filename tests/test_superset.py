@@ -1,0 +1,161 @@
+"""The Hyperscan superset of a pattern list (model/superset.py): every pattern that matches a text is
+reported, in one pass, and a pattern list with one picks what running its patterns finds."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import rules as R
+from model import superset as S
+
+from .test_rules import CASE_TWINS, COMMUNITY_PATTERNS, FILLER
+
+pytestmark = pytest.mark.skipif(S.hyperscan is None, reason="the hyperscan package is not built for this platform")
+
+
+def reported(pattern: str, text: str) -> bool:
+    superset = S.build([(0, (S.widen(pattern),))])
+    return 0 in superset.scan(R._folded(text))
+
+
+@pytest.mark.parametrize("pattern, text", [
+    ("kelvin", "\u212aelvin"), ("sex", "ſex"), ("σου", "ΣΟΥ"), ("σου", "ςου"),  # letters case folds together
+    ("istanbul", "İSTANBUL"), ("kanalımın", "KANALIMIN"),
+    (r"(?-i:[A-Z]+)x", "ABCx"),  # case kept: the folded view still holds the letters, in lower case
+    (r"[wѡᎳ]eb", "ѡeb"), (r"[wѡᎳ]eb", "ꮃEB"),  # look-alikes spelled out, and their case pairs
+    (r"\w+ji", "बाबाji"), (r"\d{3}", "५६७"), (r"a\sb", "a\u00a0b"), (r"\W+x", "।x"),  # classes beyond ASCII
+    (r"a\Sb", "a\x1cb"), (r"[^\s]x", "\u212ax"), (r"[^\W\d_]+9", "ab9"),  # negated classes
+    (r"fifa.{0,20}?coins", "FIFA हिन्दी में सस्ते coins"), (r"x.{2}y", "xहिy"),  # counted characters of 3 bytes
+    (r"a{3,200}b", "a" * 150 + "b"),  # more than _MOST_COUNTED
+    (r"(\w+) \1", "hello hello"), (r"(?=\d)\w+x", "5x"), (r"(?<!x)ab", "ab"), (r"^abc$", "abc"),  # dropped
+    (r"(a)?(?(1)b|c)d", "cd"), (r"(?>ab|a)c", "abc"), (r"a++b", "aab"), (r"a+?b", "aab"),
+])
+def test_a_widened_pattern_is_reported_where_the_pattern_matches(pattern, text):
+    assert R.compile_pattern(pattern).search(text)  # the row is a real match
+    assert reported(pattern, text)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    ("viagra", "a perfectly ordinary comment"),
+    (r"fifa.{0,20}?coins", "fifa " + "x" * 100 + " coins"),  # further than 20 characters, in any bytes
+    (r"(?:drill|suc+k|lic+k)(?:|\b.{0,80}?\b)(?:pis+|ass)", "public policy, the kill of it"),
+    (r"[wѡᎳ]eb", "ꮂeb"),  # a look-alike's neighbour
+    (r"(?-i:[A-Z])x", "5x"),
+])
+def test_a_widened_pattern_keeps_the_shape_of_the_pattern(pattern, text):
+    assert not reported(pattern, text)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"[[:alpha:]]+x", r"(?:foo){e<=1}", r"\p{L}x", r"[[a]b]x(?V1)", r"(?(DEFINE)(?<w>x))y(?&w)",  # regex's own
+    r"(?=x)", r"x*", r"\b",  # can match an empty string
+])
+def test_what_cannot_be_widened_is_left_to_the_caller(pattern):
+    assert S.widen(pattern) is None
+
+
+# -- every community pattern ----------------------------------------------------------------------------
+
+COMMUNITY = list(enumerate(COMMUNITY_PATTERNS))
+COMMUNITY_SUPERSET = S.build([(i, (w,)) for i, p in COMMUNITY if (w := S.widen(p)) is not None]) if S.hyperscan else None
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_superset_of_every_community_pattern_reports_each_where_it_matches(data):
+    """SmokeDetector's patterns (when ../shared/rules is there) in one database: a text drawn from one of
+    them, with its letters written as their case twins and beside Hindi, reports that pattern."""
+    i, pattern = data.draw(st.sampled_from(COMMUNITY))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    padding = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "]))
+    text = padding + text.translate(data.draw(st.sampled_from(CASE_TWINS))) + padding
+    if i in COMMUNITY_SUPERSET.covered and R.compile_pattern(pattern).search(text):
+        assert i in COMMUNITY_SUPERSET.scan(R._folded(text)), (pattern, text, S.widen(pattern))
+
+
+def test_the_superset_of_every_community_pattern_reports_few_on_ordinary_comments():
+    """Widening keeps a pattern's shape: of 33,000 patterns, ordinary comments are reported for a few whose
+    whole content is in a lookaround ("^[a-z]++$(?<=jiibond$)" widens to "[a-z]+")."""
+    assert len(COMMUNITY_SUPERSET.covered) > 0.99 * len(COMMUNITY)
+    for text in ("hello", "Nice post, thank you.", "बहुत अच्छी खबर है, धन्यवाद।", FILLER):
+        found = COMMUNITY_SUPERSET.scan(R._folded(text))
+        assert len(found) <= max(2, len(COMMUNITY) // 1000), [COMMUNITY_PATTERNS[i][:80] for i in found]
+
+
+# -- a pattern list with a superset ---------------------------------------------------------------------
+
+def _wide_and_narrow():
+    rng = random.Random(7)
+    sample = rng.sample(COMMUNITY_PATTERNS, min(600, len(COMMUNITY_PATTERNS)))
+    sample += [LONG, r"\p{Cyrillic}{3}", r"c\W*+y\W*+b\W*+e\W*+r"]
+    compiled = [(p, R.compile_pattern(p)) for p in sample]
+    return R.PatternMatcher(compiled, wide=True), R.PatternMatcher(compiled, wide=False)
+
+
+# Widened, longer than Hyperscan is given: picked by its literal, "casino".
+LONG = "casino (?:" + "|".join(f"{i}z" for i in range(1500)) + ")"
+
+
+WIDE, NARROW = _wide_and_narrow() if S.hyperscan else (None, None)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_list_with_a_superset_finds_what_it_finds_with_literals_alone(data):
+    """Short texts take the superset's candidates; long ones (WINDOWED_FROM) those of both."""
+    k = data.draw(st.integers(0, len(WIDE.patterns) - 1))
+    pattern = WIDE.patterns[k][0]
+    try:
+        drawn = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    except re.error:
+        drawn = "Кирилл"
+    text = data.draw(st.sampled_from(["", FILLER * 60])) + drawn + data.draw(st.sampled_from(["", " टिप्पणी"]))
+    assert WIDE.find(text, most=len(WIDE.patterns)) == NARROW.find(text, most=len(NARROW.patterns)), (pattern, text)
+
+
+def test_a_pattern_that_cannot_be_widened_is_picked_by_its_literals_or_runs_on_every_text():
+    assert S.widen(LONG) is None and S.widen(r"\p{Cyrillic}{3}") is None
+    literal, always = (next(k for k, (p, _) in enumerate(WIDE.patterns) if p == pattern)
+                       for pattern in (LONG, r"\p{Cyrillic}{3}"))
+    assert literal in WIDE._superset.covered and always not in WIDE._superset.covered
+    assert literal not in WIDE.candidates("an ordinary comment") and always in WIDE.candidates("an ordinary comment")
+    assert literal in WIDE.candidates("CASINO 7z")
+
+
+def test_a_list_without_hyperscan_uses_its_literals(monkeypatch):
+    monkeypatch.setattr(S, "hyperscan", None)
+    matcher = R.PatternMatcher([(p, c) for p, c in NARROW.patterns], wide=True)
+    assert matcher._superset is None
+    assert matcher.candidates("cyber security, CHEAP viagra") == NARROW.candidates("cyber security, CHEAP viagra")
+
+
+# -- building a database --------------------------------------------------------------------------------
+
+def test_an_expression_hyperscan_refuses_gives_way_to_the_next_choice():
+    superset = S.build([(0, ("(?:a", S.any_of(["abc"]))), (1, ("x)",)), (2, (S.widen("d+e"),))])
+    assert superset.covered == {0, 2}
+    assert superset.scan("xabcx") == {0} and superset.scan("dde") == {2}
+
+
+def test_a_large_database_is_compiled_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "CACHE_DIR", tmp_path)
+    expressions = [(i, (S.any_of([f"word{i}"]),)) for i in range(S.CACHE_FROM)]
+    first = S.build(expressions)
+    assert len(list(tmp_path.glob("superset-*.hsdb"))) == 1
+
+    def no_compiling(expressions):
+        raise AssertionError("compiled again")
+
+    compiled = S._compiled
+    monkeypatch.setattr(S, "_compiled", no_compiling)
+    again = S.build(expressions)
+    assert again.covered == first.covered and again.scan("a word7 here") == first.scan("a word7 here") == {7}
+    (path,) = tmp_path.glob("superset-*.hsdb")
+    path.write_bytes(b"0,1\nnot a database")  # damaged: compiled afresh
+    monkeypatch.setattr(S, "_compiled", compiled)
+    assert S.build(expressions).scan("word3") == {3}
