@@ -50,7 +50,7 @@ import re._constants as _C
 log = logging.getLogger(__name__)
 
 # Bumped whenever widening changes, so that a cached database compiled by an earlier version is not used.
-VERSION = 1
+VERSION = 2
 # Repeats counted up to this stay bounded; more become unbounded (Hyperscan's size grows with the count).
 _MOST_COUNTED = 100
 # Databases of this many patterns or more are kept in this folder (fewer compile in milliseconds). The
@@ -60,8 +60,6 @@ CACHE_FROM = 50
 # A widened pattern longer than this is not compiled (Hyperscan refuses very long expressions).
 _LONGEST = 8000
 
-_NON_ASCII = r"[\xc0-\xff][\x80-\xbf]{0,3}"  # one character beyond ASCII, in UTF-8 (loosely: a superset)
-_ANY = r"(?:[\x00-\x7f]|" + _NON_ASCII + ")"
 _ANY_TEXT = r"[\x00-\xff]*"
 _CATEGORIES = {_C.CATEGORY_DIGIT: r"\d", _C.CATEGORY_NOT_DIGIT: r"\D", _C.CATEGORY_SPACE: r"\s",
                _C.CATEGORY_NOT_SPACE: r"\S", _C.CATEGORY_WORD: r"\w", _C.CATEGORY_NOT_WORD: r"\W"}
@@ -104,20 +102,22 @@ def _ascii_class(codes: list[int]) -> str:
     return "[" + "".join(runs) + "]"
 
 
-def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_other: bool) -> str:
-    alternatives = []
+def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_other: bool) -> tuple[str, bool]:
+    """The expression for one character: (a class or an alternation of its UTF-8 forms, False), or, where
+    it takes any character beyond ASCII, (a class of one byte, True): the ASCII ones and every byte from
+    \x80, which a character takes one to four of (loose, but Hyperscan holds it in far less than exact
+    UTF-8)."""
     codes = sorted(set(ascii_codes))
-    if codes:
-        alternatives.append(_ascii_class(codes))
-    alternatives.extend("".join(_byte(b) for b in sequence) for sequence in sorted(set(sequences)))
     if any_other:
-        alternatives.append(_NON_ASCII)
+        return "[" + (_ascii_class(codes)[1:-1] if len(codes) > 1 else "".join(_byte(c) for c in codes)) + "\\x80-\\xff]", True
+    alternatives = [_ascii_class(codes)] if codes else []
+    alternatives.extend("".join(_byte(b) for b in sequence) for sequence in sorted(set(sequences)))
     if not alternatives:  # a class nothing can match ("[^\s\S]"): taking anything is still wider
-        return _ANY
-    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return _alternatives(range(128), (), True)
+    return (alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"), False
 
 
-def _spelled(ranges: list[tuple[int, int]]) -> str:
+def _spelled(ranges: list[tuple[int, int]]) -> tuple[str, bool]:
     """The folded forms of the characters of ``ranges``: each exact where there are few beyond ASCII,
     else the ASCII ones exact and any other character. (Every character folds to one: see _folded.)"""
     beyond = sum(high - low + 1 for low, high in ranges if high >= 128)
@@ -137,7 +137,7 @@ def _spelled(ranges: list[tuple[int, int]]) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _tested(source: str, ignore_case: bool) -> str:
+def _tested(source: str, ignore_case: bool) -> tuple[str, bool]:
     """A class that names no characters (or all but some), such as "\\W" or "[^a-z]": which ASCII
     characters of the folded view it can match, asked of the regex module itself, and any other."""
     compiled = regex.compile(source, (regex.IGNORECASE if ignore_case else 0) | regex.DOTALL)
@@ -145,11 +145,15 @@ def _tested(source: str, ignore_case: bool) -> str:
     return _alternatives(codes, (), True)
 
 
-def _char(op, av, ignore_case: bool) -> str:
+_CHARACTER = (_C.LITERAL, _C.NOT_LITERAL, _C.ANY, _C.IN)
+
+
+def _char(op, av, ignore_case: bool) -> tuple[str, bool]:
+    """One character of the pattern (see _alternatives)."""
     if op is _C.LITERAL:
         return _spelled([(av, av)])
     if op is _C.ANY:
-        return _ANY
+        return _alternatives(range(128), (), True)
     if op is _C.NOT_LITERAL:
         return _tested("[^\\U%08x]" % av, ignore_case)
     parts, negated, ranges = [], False, []  # op is IN
@@ -171,29 +175,35 @@ def _char(op, av, ignore_case: bool) -> str:
     return _tested("[" + ("^" if negated else "") + "".join(parts) + "]", ignore_case)
 
 
+def _counted(low: int, high: int, bytes_each: int = 1) -> str:
+    """The quantifier for ``low`` to ``high`` times (high: MAXREPEAT for no bound), of something
+    ``bytes_each`` bytes long at most."""
+    low = min(low, _MOST_COUNTED)
+    if high is _C.MAXREPEAT or high > _MOST_COUNTED:
+        return "{%d,}" % low
+    return "{%d,%d}" % (low, bytes_each * high)
+
+
 def _sequence(items, ignore_case: bool) -> str:
     out = []
     for op, av in items:
-        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.ANY, _C.IN):
-            out.append(_char(op, av, ignore_case))
+        if op in _CHARACTER:
+            expression, loose = _char(op, av, ignore_case)
+            out.append(expression + _counted(1, 1, 4) if loose else expression)
         elif op is _C.BRANCH:
             out.append("(?:" + "|".join(_sequence(branch, ignore_case) for branch in av[1]) + ")")
         elif op is _C.SUBPATTERN:
             _, add, remove, inner = av
-            if add & _C.SRE_FLAG_IGNORECASE:
-                ignore_case = True
-            if remove & _C.SRE_FLAG_IGNORECASE:
-                ignore_case = False
-            out.append("(?:" + _sequence(inner, ignore_case) + ")")
+            inner_case = True if add & _C.SRE_FLAG_IGNORECASE else False if remove & _C.SRE_FLAG_IGNORECASE else ignore_case
+            out.append("(?:" + _sequence(inner, inner_case) + ")")
         elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
             low, high, inner = av
-            low = min(low, _MOST_COUNTED)
-            unbounded = high is _C.MAXREPEAT or high > _MOST_COUNTED
-            body = _sequence(inner, ignore_case)
-            if body == _ANY:  # ".{0,80}": 0 to 320 bytes, which Hyperscan holds in far less
-                out.append("[\\x00-\\xff]" + ("{%d,}" % low if unbounded else "{%d,%d}" % (low, 4 * high)))
-            else:
-                out.append("(?:" + body + ")" + ("{%d,}" % low if unbounded else "{%d,%d}" % (low, high)))
+            if len(inner) == 1 and inner[0][0] in _CHARACTER:
+                expression, loose = _char(*inner[0], ignore_case)
+                if loose:  # ".{0,80}": 0 to 320 bytes
+                    out.append(expression + _counted(low, high, 4))
+                    continue
+            out.append("(?:" + _sequence(inner, ignore_case) + ")" + _counted(low, high))
         elif op is _C.ATOMIC_GROUP:
             out.append("(?:" + _sequence(av, ignore_case) + ")")
         elif op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):

@@ -27,6 +27,7 @@ def reported(pattern: str, text: str) -> bool:
     ("kelvin", "\u212aelvin"), ("sex", "ſex"), ("σου", "ΣΟΥ"), ("σου", "ςου"),  # letters case folds together
     ("istanbul", "İSTANBUL"), ("kanalımın", "KANALIMIN"),
     (r"(?-i:[A-Z]+)x", "ABCx"),  # case kept: the folded view still holds the letters, in lower case
+    (r"(?-i:(?i:x)[^a-z])", "xA"),  # the flags of a group end with it
     (r"[wѡᎳ]eb", "ѡeb"), (r"[wѡᎳ]eb", "ꮃEB"),  # look-alikes spelled out, and their case pairs
     (r"\w+ji", "बाबाji"), (r"\d{3}", "५६७"), (r"a\sb", "a\u00a0b"), (r"\W+x", "।x"),  # classes beyond ASCII
     (r"a\Sb", "a\x1cb"), (r"[^\s]x", "\u212ax"), (r"[^\W\d_]+9", "ab9"),  # negated classes
