@@ -97,12 +97,16 @@ def loaded_alone(lists, module=R):
     of their own (taken from the community load, a list would scan the literals of every list)."""
     if not any(r.format == "regex" for r in lists):
         return lists
-    shared = (module.LiteralIndex(), module.LiteralIndex())
-    out = tuple(dataclasses.replace(r, literals=shared) if r.format == "regex" else r for r in lists)
+    shared = {"literals": (module.LiteralIndex(), module.LiteralIndex())}
+    if any(f.name == "superset" for f in dataclasses.fields(module.RuleList)):
+        shared["superset"] = module.S.Shared()
+    out = tuple(dataclasses.replace(r, **shared) if r.format == "regex" else r for r in lists)
     for rules in out:
         rules.matcher
-    for index in shared:
+    for index in shared["literals"]:
         index.build()
+    if "superset" in shared:
+        shared["superset"].build()
     return out
 
 
@@ -211,8 +215,8 @@ def main() -> int:
         if rules.format != "regex":
             continue
         matcher = rules.matcher
-        wide = matcher._superset is not None
-        everywhere = matcher._uncovered if wide else matcher.always
+        uncovered = matcher.uncovered()
+        everywhere = uncovered if uncovered is not None else matcher.always
         costs, run, literal_run = [], [], []
         for text in texts:
             started = time.perf_counter()
@@ -221,7 +225,7 @@ def main() -> int:
             costs.append(time.perf_counter() - started)
             run.append(len(matcher.candidates(text)))
             literal_run.append(len(matcher._by_literals(text)[0]))
-        covered = f"{len(matcher._superset.covered):,}" if wide else "(no hyperscan)"
+        covered = f"{len(matcher.patterns) - len(uncovered):,}" if uncovered is not None else "(none)"
         print(f"| {rules.name} | {len(matcher.patterns):,} | {covered} | {len(everywhere)} | "
               f"{statistics.median(costs) * 1e6:.0f} | {statistics.median(run):.0f} | "
               f"{statistics.median(literal_run):.0f} | {len(matcher.always)} |")

@@ -166,11 +166,12 @@ class PatternMatcher:
     caller builds them once every list has joined. None: indexes of its own, built here."""
 
     def __init__(self, patterns: Sequence[tuple[str, regex.Pattern]],
-                 shared: tuple["LiteralIndex", "LiteralIndex"] | None = None, wide: bool | None = None):
+                 shared: tuple["LiteralIndex", "LiteralIndex"] | None = None, wide: bool | None = None,
+                 superset: S.Shared | None = None):
         self.patterns = list(patterns)
-        # (pattern, expressions over the folded view's bytes) for a Superset: the pattern widened, and one
-        # of its literals (or of the characters it needs) where that cannot be read or compiled
-        expressions: list[tuple[int, tuple[str, ...]]] = []
+        # For a Superset: (pattern, its source, what to look for where it cannot be widened: one of its
+        # literals, or of the characters it needs)
+        wide_patterns: list[tuple[int, str, str | None]] = []
         # word -> [(pattern, which of its literal sets the word belongs to)], per view of the text
         plain: dict[str, list[tuple[int, int]]] = {}
         squeezed: dict[str, list[tuple[int, int]]] = {}
@@ -197,10 +198,10 @@ class PatternMatcher:
                     self._cores[i] = compile_pattern(rest)
                 except RulesError:
                     pass
-            choices = (S.widen(source),)
+            fallback = None
             if literals is not None and (literals.plain or literals.chars):
-                choices += (S.any_of(literals.plain | literals.chars | literals.unless),)
-            expressions.append((i, tuple(c for c in choices if c is not None)))
+                fallback = S.any_of(literals.plain | literals.chars | literals.unless)
+            wide_patterns.append((i, source, fallback))
             lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
             lean_compiled = _recompiled(compiled, lean_form.source) if lean_form is not None else None
             if lean_compiled is not None:
@@ -240,11 +241,16 @@ class PatternMatcher:
         # (Literals.unless) and those of patterns that need one of a few rare characters (Literals.chars).
         self._chars = {char: tuple(indexes) for char, indexes in chars.items()}
         self._short = tuple(short)  # (the longest text it can match, pattern) for "^...$" patterns
-        # Lists of many patterns: which could match, in one Hyperscan pass (see model/superset.py). On a
-        # text shorter than WINDOWED_FROM it replaces the literals; on a longer one it thins them out.
-        self._superset = S.build(expressions) if (len(self.patterns) >= WIDE_FROM if wide is None else wide) else None
-        covered = self._superset.covered if self._superset is not None else frozenset()
-        self._uncovered = tuple(i for i in range(len(self.patterns)) if i not in covered)
+        # Lists of many patterns (or ``wide``): which could match, in one Hyperscan pass over the text for
+        # every list sharing ``superset`` (see model/superset.py), where Hyperscan is installed. On a text
+        # shorter than WINDOWED_FROM it replaces the literals; on a longer one it thins them out.
+        self._wide: tuple[S.Shared, int] | None = None
+        if len(self.patterns) >= WIDE_FROM if wide is None else wide:
+            target = superset if superset is not None else S.Shared()
+            self._wide = (target, target.join(wide_patterns, len(self.patterns)))
+            if superset is None:
+                target.build()
+        self._uncovered: tuple[int, ...] | None = None  # patterns the superset does not answer for
 
     def candidates(self, text: str) -> list[int]:
         """The patterns that could match ``text``, in the order they were listed."""
@@ -253,15 +259,29 @@ class PatternMatcher:
     def _select(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """The candidates, and where the plain view's literals end (the automaton's hits; only wanted, and
         only worked out, for a text of WINDOWED_FROM or more)."""
-        if self._superset is not None:
-            wider = self._superset.scan(_folded(text))
-            wider.update(self._uncovered)
+        if self._wide is not None and (uncovered := self.uncovered()) is not None:
+            shared, start = self._wide
+            end = start + len(self.patterns)
+            wider = {i - start for i in shared.scan(_folded(text)) if start <= i < end}
+            wider.update(uncovered)
             if len(text) < WINDOWED_FROM:
                 return sorted(wider), []
             found, hits = self._by_literals(text)
             return sorted(wider.intersection(found)), hits
         found, hits = self._by_literals(text)
         return sorted(found), hits
+
+    def uncovered(self) -> tuple[int, ...] | None:
+        """The patterns the Hyperscan superset does not answer for (they run on every text), or None when
+        there is no superset (a short list, or no Hyperscan)."""
+        if self._uncovered is None and self._wide is not None:
+            shared, start = self._wide
+            shared.build()
+            if shared.superset is None:
+                self._wide = None
+                return None
+            self._uncovered = tuple(i for i in range(len(self.patterns)) if start + i not in shared.superset.covered)
+        return self._uncovered
 
     def _by_literals(self, text: str) -> tuple[set[int], list[tuple[int, int]]]:
         found = set(self.always)
@@ -1340,6 +1360,8 @@ class RuleList:
     compiled: tuple = field(default=(), repr=False)  # regex: the entries compiled, if already done
     # regex: the (plain, squeezed) LiteralIndex shared with the lists loaded beside it, or None for its own
     literals: tuple | None = field(default=None, repr=False)
+    # regex: the Hyperscan superset shared with the lists loaded beside it, or None for its own
+    superset: S.Shared | None = field(default=None, repr=False)
 
     def __post_init__(self):
         _check_shape(self.format, self.fields, self.weight, self.source)
@@ -1356,7 +1378,7 @@ class RuleList:
         if self.format == "phrases":
             return PhraseMatcher(self.entries, words=self.words)
         compiled = self.compiled or tuple(compile_pattern(p, self.words) for p in self.entries)
-        return PatternMatcher(list(zip(self.entries, compiled)), self.literals)
+        return PatternMatcher(list(zip(self.entries, compiled)), self.literals, superset=self.superset)
 
     def match(self, subject: Subject) -> Hit | None:
         """The first field that matches, with up to three of the entries that matched there."""
@@ -1460,6 +1482,7 @@ def load(path: str | Path) -> tuple[RuleList, ...]:
         raise RulesError(f"{config}: unknown setting {sorted(unknown)[0]!r}")
     lists = []
     literals = (LiteralIndex(), LiteralIndex())  # one automaton per view for every pattern list of the file
+    superset = S.Shared()  # and one Hyperscan database
     for i, item in enumerate(data.get("list", [])):
         where = f"{config}: list {i + 1}"
         if not isinstance(item, dict):
@@ -1486,11 +1509,13 @@ def load(path: str | Path) -> tuple[RuleList, ...]:
             name=str(item.get("name") or Path(str(item["file"])).stem), code=item["code"], format=item["format"],
             weight=float(item["weight"]), fields=tuple(item["fields"]), entries=entries,
             words=bool(item.get("words", False)), source=str(file), compiled=compiled, literals=literals,
+            superset=superset,
         )
         rules.matcher  # built now, before a server forks its workers, not on the first comment
         lists.append(rules)
     for index in literals:
         index.build()
+    superset.build()
     return tuple(lists)
 
 

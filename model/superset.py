@@ -49,8 +49,6 @@ import re._constants as _C
 
 log = logging.getLogger(__name__)
 
-# Bumped whenever widening changes, so that a cached database compiled by an earlier version is not used.
-VERSION = 2
 # Repeats counted up to this stay bounded; more become unbounded (Hyperscan's size grows with the count).
 _MOST_COUNTED = 100
 # Databases of this many patterns or more are kept in this folder (fewer compile in milliseconds). The
@@ -259,16 +257,57 @@ class Superset:
         return found
 
 
-def build(expressions: Sequence[tuple[int, tuple[str, ...]]]) -> Superset | None:
-    """A Superset of ``expressions``: (pattern index, its expressions over the folded view's bytes, the
-    first that Hyperscan accepts used: ``widen``, then the caller's own), or None without Hyperscan.
-    Loaded from the cache when compiled before."""
-    if hyperscan is None or not expressions:
+class Shared:
+    """One Superset for the big pattern lists of a rules config, which read the same texts: a text is
+    scanned once for all of them. Each list joins with its expressions, numbered from where it was given
+    to start; ``build`` compiles once every list has joined (on the first scan if not before)."""
+
+    def __init__(self):
+        self._patterns: list[tuple[int, str, str | None]] = []
+        self._size = 0
+        self.superset: Superset | None = None
+        self.built = False
+
+    def join(self, patterns: Sequence[tuple[int, str, str | None]], size: int) -> int:
+        """Where the numbers of a list of ``size`` patterns start (pattern i is reported as start + i).
+        ``patterns``: those of the list it is to answer for, as ``build`` takes them."""
+        start = self._size
+        self._patterns.extend((start + i, pattern, fallback) for i, pattern, fallback in patterns)
+        self._size += size
+        self.built = False
+        return start
+
+    def build(self) -> None:
+        if not self.built:
+            self.superset = build(self._patterns)
+            self.built = True
+            _scan.cache_clear()
+
+    def scan(self, folded: str) -> frozenset[int]:
+        """What the Superset reports for a text whose folded view is ``folded``: kept for the other lists
+        (and fields) that ask for the same text."""
+        return _scan(self, folded)
+
+
+@lru_cache(maxsize=16)
+def _scan(shared: Shared, folded: str) -> frozenset[int]:
+    shared.build()
+    return frozenset(shared.superset.scan(folded)) if shared.superset is not None else frozenset()
+
+
+def build(patterns: Sequence[tuple[int, str, str | None]]) -> Superset | None:
+    """A Superset of ``patterns``: (index, the pattern, an expression to use where it cannot be widened or
+    Hyperscan refuses the widened one, or None), or None without Hyperscan. Loaded from the cache when
+    compiled before by this version of this module."""
+    if hyperscan is None or not patterns:
         return None
-    key = hashlib.sha256(repr((VERSION, hyperscan.__version__, list(expressions))).encode()).hexdigest()[:32]
-    cached = CACHE_DIR / f"superset-{key}.hsdb" if len(expressions) >= CACHE_FROM else None
-    if cached is not None and (superset := _load(cached)) is not None:
-        return superset
+    cached = None
+    if len(patterns) >= CACHE_FROM:
+        key = hashlib.sha256(repr((_SOURCE, hyperscan.__version__, list(patterns))).encode()).hexdigest()[:32]
+        cached = CACHE_DIR / f"superset-{key}.hsdb"
+        if (superset := _load(cached)) is not None:
+            return superset
+    expressions = [(i, tuple(e for e in (widen(pattern), fallback) if e is not None)) for i, pattern, fallback in patterns]
     chosen = [(i, choices[0]) for i, choices in expressions if choices]
     try:
         database = _compiled(chosen) if chosen else None
@@ -281,6 +320,9 @@ def build(expressions: Sequence[tuple[int, tuple[str, ...]]]) -> Superset | None
         _save(cached, ",".join(str(i) for i, _ in chosen).encode() + b"\n" + hyperscan.dumpb(database))
     return Superset(database, frozenset(i for i, _ in chosen))
 
+
+# What a cached database was compiled by: a change to the widening makes it stale.
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 _FLAGS = 0
 if hyperscan is not None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(S.hyperscan is None, reason="the hyperscan packa
 
 
 def reported(pattern: str, text: str) -> bool:
-    superset = S.build([(0, (S.widen(pattern),))])
+    superset = S.build([(0, pattern, None)])
     return 0 in superset.scan(R._folded(text))
 
 
@@ -63,7 +63,7 @@ def test_what_cannot_be_widened_is_left_to_the_caller(pattern):
 # -- every community pattern ----------------------------------------------------------------------------
 
 COMMUNITY = list(enumerate(COMMUNITY_PATTERNS))
-COMMUNITY_SUPERSET = S.build([(i, (w,)) for i, p in COMMUNITY if (w := S.widen(p)) is not None]) if S.hyperscan else None
+COMMUNITY_SUPERSET = S.build([(i, p, None) for i, p in COMMUNITY]) if S.hyperscan else None
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
@@ -119,11 +119,35 @@ def test_a_list_with_a_superset_finds_what_it_finds_with_literals_alone(data):
     assert WIDE.find(text, most=len(WIDE.patterns)) == NARROW.find(text, most=len(NARROW.patterns)), (pattern, text)
 
 
+def _sharing_and_alone():
+    """The sample in two lists sharing one database, and each with a database of its own."""
+    patterns = WIDE.patterns
+    halves = [patterns[::2], patterns[1::2] + patterns[:1]]
+    shared = S.Shared()
+    pairs = [(R.PatternMatcher(half, wide=True, superset=shared), R.PatternMatcher(half, wide=True)) for half in halves]
+    shared.build()
+    return pairs
+
+
+SHARING_AND_ALONE = _sharing_and_alone() if S.hyperscan else []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_lists_sharing_one_database_pick_what_each_picks_alone(data):
+    pattern = data.draw(st.sampled_from([p for p, _ in WIDE.patterns if S.widen(p)]))
+    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(st.sampled_from(["", FILLER * 60])) + text
+    for sharing, alone in SHARING_AND_ALONE:
+        assert sharing.uncovered() == alone.uncovered()
+        assert sharing.candidates(text) == alone.candidates(text), (pattern, text)
+
+
 def test_a_pattern_that_cannot_be_widened_is_picked_by_its_literals_or_runs_on_every_text():
     assert S.widen(LONG) is None and S.widen(r"\p{Cyrillic}{3}") is None
     literal, always = (next(k for k, (p, _) in enumerate(WIDE.patterns) if p == pattern)
                        for pattern in (LONG, r"\p{Cyrillic}{3}"))
-    assert literal in WIDE._superset.covered and always not in WIDE._superset.covered
+    assert literal not in WIDE.uncovered() and always in WIDE.uncovered()
     assert literal not in WIDE.candidates("an ordinary comment") and always in WIDE.candidates("an ordinary comment")
     assert literal in WIDE.candidates("CASINO 7z")
 
@@ -131,21 +155,22 @@ def test_a_pattern_that_cannot_be_widened_is_picked_by_its_literals_or_runs_on_e
 def test_a_list_without_hyperscan_uses_its_literals(monkeypatch):
     monkeypatch.setattr(S, "hyperscan", None)
     matcher = R.PatternMatcher([(p, c) for p, c in NARROW.patterns], wide=True)
-    assert matcher._superset is None
+    assert matcher.uncovered() is None
     assert matcher.candidates("cyber security, CHEAP viagra") == NARROW.candidates("cyber security, CHEAP viagra")
 
 
 # -- building a database --------------------------------------------------------------------------------
 
 def test_an_expression_hyperscan_refuses_gives_way_to_the_next_choice():
-    superset = S.build([(0, ("(?:a", S.any_of(["abc"]))), (1, ("x)",)), (2, (S.widen("d+e"),))])
+    too_large = "(?:(?:ab|cd){50,100}){50,100}"
+    superset = S.build([(0, too_large + "abc", S.any_of(["abc"])), (1, too_large, None), (2, "d+e", None)])
     assert superset.covered == {0, 2}
     assert superset.scan("xabcx") == {0} and superset.scan("dde") == {2}
 
 
 def test_a_large_database_is_compiled_once_and_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(S, "CACHE_DIR", tmp_path)
-    expressions = [(i, (S.any_of([f"word{i}"]),)) for i in range(S.CACHE_FROM)]
+    expressions = [(i, f"word{i}", None) for i in range(S.CACHE_FROM)]
     first = S.build(expressions)
     assert len(list(tmp_path.glob("superset-*.hsdb"))) == 1
 
