@@ -539,7 +539,8 @@ _MAX_SET = 64
 # symbol, CJK or Hangul one 2 ("约炮" and "⚡⚡" are as rare as "xyz"; "th" is everywhere).
 _MIN_WEIGHT = 3
 # Syntax of the regex module that plain `re` cannot parse but that means the same for this analysis.
-_REGEX_ONLY = [(re.compile(r"\(\?w:\\b\)"), r"\\b"), (re.compile(r"\\[mM]"), r"\\b")]
+_REGEX_ONLY = [(re.compile(r"\(\?w:\\b\)"), r"\\b"),
+               (re.compile(r"(?<!\\)((?:\\\\)*)\\[mM]"), r"\1\\b")]  # "\m", not the "m" after "\\"
 _REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT)
 
 
@@ -605,9 +606,10 @@ def _fold(lowered: str) -> str:
 @lru_cache(maxsize=1)
 def _case_classes() -> tuple[dict[int, str], re.Pattern]:
     """The characters that match each other when case is ignored, joined through their lower, upper, title
-    and folded forms, each class written as its lowest lower-case member (so ASCII stays as str.lower
-    leaves it): the table for str.translate of a lower-cased text, and a pattern finding any character it
-    changes. Worked out once (about 0.03 s)."""
+    and folded forms and the cases the regex module gives them (its Unicode tables are newer than this
+    Python's: "ß" and U+1DF95 are one letter to it), each class written as its lowest lower-case member
+    (so ASCII stays as str.lower leaves it): the table for str.translate of a lower-cased text, and a
+    pattern finding any character it changes. Worked out once (about 0.1 s)."""
     parent: dict[str, str] = {}
 
     def root(c: str) -> str:
@@ -615,9 +617,11 @@ def _case_classes() -> tuple[dict[int, str], re.Pattern]:
             c = parent[c]
         return c
 
+    regex_cases = getattr(regex._regex, "get_all_cases", lambda flags, code: ())  # (a private function)
     for code in range(0x1E950):  # past the last cased script (Adlam)
         char = chr(code)
-        for other in (char.lower(), char.upper(), char.title(), char.casefold()):
+        for other in (char.lower(), char.upper(), char.title(), char.casefold(),
+                      *map(chr, regex_cases(regex.IGNORECASE | regex.UNICODE, code))):
             if len(other) == 1 and other != char:
                 a, b = root(char), root(other)
                 if a != b:
@@ -658,17 +662,19 @@ def squeeze(text: str) -> str:
 
 
 # Syntax `re` reads without error as something else: a POSIX class ("[[:digit:]]+casino" is a class and
-# "]casino" to re) and fuzzy matching ("(?:foo){e<=1}", which matches "fxo", is text to re). A "{...}" of
-# text with one of the letters of a fuzzy constraint is taken for one.
-_READ_OTHERWISE = re.compile(r"\[:\^?[a-z]+:\]|(?<!\\)\{[^{}]*[eids][^{}]*\}")
-_COMMENT = re.compile(r"\(\?#[^)]*\)")
+# "]casino" to re), fuzzy matching ("(?:foo){e<=1}", which matches "fxo", is text to re) and verbose mode
+# (the regex module takes "a{2 }" for "a{2}" and skips any Unicode space). Any "{...}" holding one of the
+# letters of a fuzzy constraint is taken for one.
+_READ_OTHERWISE = re.compile(r"\[:\^?[^\]:]+:\]|\{[^{}]*[eids][^{}]*\}|\(\?[a-zA-Z-]*x")
+# A comment, "(?#...)", where its "(" is not escaped.
+_COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)\(\?#[^)]*\)")
 
 
 @lru_cache(maxsize=8)
 def _parsed(pattern: str):
     """The parse tree of ``pattern`` by `re`'s parser (read only), or None for syntax only the regex module
     knows. Kept for the few analyses of one pattern in a row (literals, reach, anchors, lean form)."""
-    if _READ_OTHERWISE.search(_COMMENT.sub("", pattern)):
+    if _READ_OTHERWISE.search(_COMMENT.sub(r"\1", pattern)):
         return None
     for old, new in _REGEX_ONLY:
         pattern = old.sub(new, pattern)

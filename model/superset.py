@@ -67,8 +67,9 @@ class _Unreadable(Exception):
     pass
 
 
-def _folded(char: str) -> str:
-    from .rules import _fold, _lower  # the view of a text the database scans
+def _fold_char(char: str) -> str:
+    """``char`` as the folded view of a text (rules._folded) writes it."""
+    from .rules import _fold, _lower  # (rules imports this module)
 
     return _fold(_lower(char))
 
@@ -79,7 +80,7 @@ def _ascii_variants() -> dict[str, tuple[str, ...]]:
     Kelvin sign "K"). Worked out once (about 0.1 s)."""
     out: dict[str, list[str]] = {}
     for code in range(0x1E950):  # past the last cased script, as rules._case_classes
-        folded = _folded(chr(code))
+        folded = _fold_char(chr(code))
         if len(folded) == 1 and folded.isascii():
             out.setdefault(folded, []).append(chr(code))
     return {folded: tuple(chars) for folded, chars in out.items()}
@@ -117,13 +118,13 @@ def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_ot
 
 def _spelled(ranges: list[tuple[int, int]]) -> tuple[str, bool]:
     """The folded forms of the characters of ``ranges``: each exact where there are few beyond ASCII,
-    else the ASCII ones exact and any other character. (Every character folds to one: see _folded.)"""
+    else the ASCII ones exact and any other character. (Every character folds to one: see _fold_char.)"""
     beyond = sum(high - low + 1 for low, high in ranges if high >= 128)
     few = beyond <= 512
     ascii_codes, sequences = [], []
     for low, high in ranges:
         for code in range(low, high + 1 if few else min(high, 127) + 1):
-            folded = _folded(chr(code))
+            folded = _fold_char(chr(code))
             if folded.isascii():
                 ascii_codes.append(ord(folded))
             else:
@@ -135,11 +136,15 @@ def _spelled(ranges: list[tuple[int, int]]) -> tuple[str, bool]:
 
 
 @lru_cache(maxsize=4096)
-def _tested(source: str, ignore_case: bool) -> tuple[str, bool]:
-    """A class that names no characters (or all but some), such as "\\W" or "[^a-z]": which ASCII
-    characters of the folded view it can match, asked of the regex module itself, and any other."""
-    compiled = regex.compile(source, (regex.IGNORECASE if ignore_case else 0) | regex.DOTALL)
-    codes = [ord(folded) for folded, chars in _ascii_variants().items() if any(compiled.fullmatch(c) for c in chars)]
+def _probed(source: str, ignore_case: bool) -> tuple[str, bool]:
+    """A class that names no characters (or all but some), such as "\\W" or "[^a-z]": the ASCII characters
+    of the folded view it can match, found by asking the regex module of each character folding to one
+    (with and without the ASCII flag, which a pattern may set: "(?a)\\W" takes the Kelvin sign), and any
+    other character."""
+    flags = (regex.IGNORECASE if ignore_case else 0) | regex.DOTALL
+    both = (regex.compile(source, flags), regex.compile(source, flags | regex.ASCII))
+    codes = [ord(folded) for folded, chars in _ascii_variants().items()
+             if any(compiled.fullmatch(c) for c in chars for compiled in both)]
     return _alternatives(codes, (), True)
 
 
@@ -153,7 +158,7 @@ def _char(op, av, ignore_case: bool) -> tuple[str, bool]:
     if op is _C.ANY:
         return _alternatives(range(128), (), True)
     if op is _C.NOT_LITERAL:
-        return _tested("[^\\U%08x]" % av, ignore_case)
+        return _probed("[^\\U%08x]" % av, ignore_case)
     parts, negated, ranges = [], False, []  # op is IN
     for item, value in av:
         if item is _C.NEGATE:
@@ -170,7 +175,7 @@ def _char(op, av, ignore_case: bool) -> tuple[str, bool]:
             raise _Unreadable(item)
     if not negated and all(item in (_C.LITERAL, _C.RANGE) for item, _ in av):
         return _spelled(ranges)
-    return _tested("[" + ("^" if negated else "") + "".join(parts) + "]", ignore_case)
+    return _probed("[" + ("^" if negated else "") + "".join(parts) + "]", ignore_case)
 
 
 def _counted(low: int, high: int, bytes_each: int = 1) -> str:
@@ -232,7 +237,7 @@ def widen(pattern: str) -> str | None:
 
 
 def any_of(strings: Iterable[str]) -> str:
-    """The expression for any of ``strings`` (folded) occurring."""
+    """The expression for any of ``strings`` occurring (strings of the folded view: as rules' literals are)."""
     return "(?:" + "|".join("".join(_byte(b) for b in string.encode("utf-8", "surrogatepass"))
                             for string in sorted(strings)) + ")"
 
@@ -303,7 +308,7 @@ def build(patterns: Sequence[tuple[int, str, str | None]]) -> Superset | None:
         return None
     cached = None
     if len(patterns) >= CACHE_FROM:
-        key = hashlib.sha256(repr((_SOURCE, hyperscan.__version__, list(patterns))).encode()).hexdigest()[:32]
+        key = hashlib.sha256(repr((_SOURCE, hyperscan.__version__, _FLAGS, list(patterns))).encode()).hexdigest()[:32]
         cached = CACHE_DIR / f"superset-{key}.hsdb"
         if (superset := _load(cached)) is not None:
             return superset
@@ -313,7 +318,11 @@ def build(patterns: Sequence[tuple[int, str, str | None]]) -> Superset | None:
         database = _compiled(chosen) if chosen else None
     except hyperscan.error:  # it names no expression in its error: find the ones refused, by halves
         chosen = _accepted(chosen, {i: choices[1:] for i, choices in expressions})
-        database = _compiled(chosen) if chosen else None
+        try:
+            database = _compiled(chosen) if chosen else None
+        except hyperscan.error as e:  # each compiled alone, not together: the literal prefilter alone
+            log.warning("Hyperscan refused the patterns together (%s): the literal prefilter is used alone", e)
+            return None
     if database is None:
         return None
     if cached is not None:
@@ -370,10 +379,14 @@ def _load(path: Path) -> Superset | None:
 
 def _save(path: Path, data: bytes) -> None:
     """Written whole or not at all (workers starting together may write the same file)."""
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as f:
+            temporary = f.name
             f.write(data)
-        os.replace(f.name, path)
+        os.replace(temporary, path)
     except OSError as e:
         log.warning("could not keep the compiled patterns in %s: %s", path.parent, e)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)

@@ -153,8 +153,9 @@ def test_the_gunicorn_entry_point_builds_the_scoring_tables_before_the_workers_f
 
     probe = ("import service.wsgi\n"
              "from model.features import _bmp_classes\n"
-             "print(_bmp_classes.cache_info().currsize)\n")
+             "from model.rules import _case_classes\n"
+             "print(_bmp_classes.cache_info().currsize, _case_classes.cache_info().currsize)\n")
     env = {**os.environ, "SPAMGATE_KEYS_FILE": str(tmp_path / "keys.json"), "SPAMGATE_DATA_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "1"
+    assert out.stdout.strip() == "1 1"

@@ -231,6 +231,9 @@ def test_patterns_without_a_useful_literal_always_run(pattern):
 
 @pytest.mark.parametrize("pattern, text", [
     (r"(?:casino){e<=1}", "cas1no"), (r"[[:digit:]]+casino", "5casino"),  # text and a "]" to re
+    (r"casino[[:Alpha:]]", "casinox"),  # any name of a class
+    (r"casino\\{e<=1}x", "casinox"), (r"casino\(?#y\){e<=1}", "casino#y"),  # after "\\"; not a comment
+    (r"casino(?x: s{2 })", "casinoss"),  # verbose: "{2 }" is a count to the regex module, text to re
 ])
 def test_syntax_re_reads_otherwise_is_not_read_by_it(pattern, text):
     """Fuzzy matching and POSIX classes compile in `re` as something else: their literals would have been
@@ -280,6 +283,29 @@ def test_prefilter_never_drops_a_pattern_that_matches(data):
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
     if matcher.patterns[0][1].search(text):
         assert matcher.candidates(text) == [0], (pattern, text, R.required_literals(pattern))
+
+
+def test_a_backslash_written_before_m_is_not_read_as_a_word_start():
+    """"\\m" (a word's start) is read as "\\b"; "\\\\m", a backslash and "m", was too."""
+    pattern, text = r"casino\\mx", "casino\\mx"
+    assert R.compile_pattern(pattern).search(text)
+    assert R.PatternMatcher([(pattern, R.compile_pattern(pattern))]).candidates(text) == [0]
+
+
+def test_the_folded_view_writes_as_one_every_letter_the_regex_module_takes_for_another():
+    """Its Unicode tables are newer than this Python's: "Peißker" is "Pei\U0001df95ker" to it when case is
+    ignored, and the prefilter skipped such a text."""
+    import regex
+
+    cases = getattr(regex._regex, "get_all_cases", None)
+    if cases is None:
+        pytest.skip("this regex module does not expose get_all_cases")
+    apart = [hex(code) for code in range(0x110000)
+             if len(same := cases(regex.IGNORECASE | regex.UNICODE, code)) > 1
+             and len({R._folded(chr(c)) for c in same}) > 1]
+    assert apart == []
+    matcher = R.PatternMatcher([(r"Vico\W*Peißker", R.compile_pattern(r"Vico\W*Peißker"))])
+    assert matcher.candidates("Vico Pei\U0001df95ker") == [0]
 
 
 CASE_TWINS = [{}, str.maketrans("sSkKiIσμ", "ſſKKIıςµ"), str.maketrans("ſıςµ", "SIΣΜ"), str.maketrans("iI", "İİ")]

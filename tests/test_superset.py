@@ -35,6 +35,9 @@ def reported(pattern: str, text: str) -> bool:
     (r"a{3,200}b", "a" * 150 + "b"),  # more than _MOST_COUNTED
     (r"(\w+) \1", "hello hello"), (r"(?=\d)\w+x", "5x"), (r"(?<!x)ab", "ab"), (r"^abc$", "abc"),  # dropped
     (r"(a)?(?(1)b|c)d", "cd"), (r"(?>ab|a)c", "abc"), (r"a++b", "aab"), (r"a+?b", "aab"),
+    (r"(?a)x\Wy", "x\u212ay"), (r"x(?a:\W)y", "x\u212ay"),  # an ASCII \W takes the Kelvin sign
+    (r"Vico\W*Peißker", "Vico Pei\U0001df95ker"),  # a case pair newer than this Python's Unicode
+    (r"a\\mb", "a\\mb"),  # "\\" then "m"
 ])
 def test_a_widened_pattern_is_reported_where_the_pattern_matches(pattern, text):
     assert R.compile_pattern(pattern).search(text)  # the row is a real match
@@ -54,6 +57,7 @@ def test_a_widened_pattern_keeps_the_shape_of_the_pattern(pattern, text):
 
 @pytest.mark.parametrize("pattern", [
     r"[[:alpha:]]+x", r"(?:foo){e<=1}", r"\p{L}x", r"[[a]b]x(?V1)", r"(?(DEFINE)(?<w>x))y(?&w)",  # regex's own
+    r"(?x)a{2 }", r"a(?x: b{2 })", r"[[:Alpha:]]+x", r"a\\{e<=1}b", r"x\(?#y\){e<=1}",  # re reads otherwise
     r"(?=x)", r"x*", r"\b",  # can match an empty string
 ])
 def test_what_cannot_be_widened_is_left_to_the_caller(pattern):
