@@ -136,29 +136,27 @@ def _spelled(ranges: list[tuple[int, int]]) -> tuple[str, bool]:
 
 
 @lru_cache(maxsize=4096)
-def _probed(source: str, ignore_case: bool) -> tuple[str, bool]:
+def _probed(source: str, flags: int) -> tuple[str, bool]:
     """A class that names no characters (or all but some), such as "\\W" or "[^a-z]": the ASCII characters
-    of the folded view it can match, found by asking the regex module of each character folding to one
-    (with and without the ASCII flag, which a pattern may set: "(?a)\\W" takes the Kelvin sign), and any
-    other character."""
-    flags = (regex.IGNORECASE if ignore_case else 0) | regex.DOTALL
-    both = (regex.compile(source, flags), regex.compile(source, flags | regex.ASCII))
-    codes = [ord(folded) for folded, chars in _ascii_variants().items()
-             if any(compiled.fullmatch(c) for c in chars for compiled in both)]
+    of the folded view it can match, found by asking the regex module, under ``flags`` (re's IGNORECASE
+    and ASCII: "(?a)\\W" takes the Kelvin sign), of each character folding to one; and any other."""
+    compiled = regex.compile(source, regex.DOTALL | (regex.IGNORECASE if flags & _C.SRE_FLAG_IGNORECASE else 0)
+                             | (regex.ASCII if flags & _C.SRE_FLAG_ASCII else 0))
+    codes = [ord(folded) for folded, chars in _ascii_variants().items() if any(compiled.fullmatch(c) for c in chars)]
     return _alternatives(codes, (), True)
 
 
 _CHARACTER = (_C.LITERAL, _C.NOT_LITERAL, _C.ANY, _C.IN)
 
 
-def _char(op, av, ignore_case: bool) -> tuple[str, bool]:
+def _char(op, av, flags: int) -> tuple[str, bool]:
     """One character of the pattern (see _alternatives)."""
     if op is _C.LITERAL:
         return _spelled([(av, av)])
     if op is _C.ANY:
         return _alternatives(range(128), (), True)
     if op is _C.NOT_LITERAL:
-        return _probed("[^\\U%08x]" % av, ignore_case)
+        return _probed("[^\\U%08x]" % av, flags)
     parts, negated, ranges = [], False, []  # op is IN
     for item, value in av:
         if item is _C.NEGATE:
@@ -175,7 +173,7 @@ def _char(op, av, ignore_case: bool) -> tuple[str, bool]:
             raise _Unreadable(item)
     if not negated and all(item in (_C.LITERAL, _C.RANGE) for item, _ in av):
         return _spelled(ranges)
-    return _probed("[" + ("^" if negated else "") + "".join(parts) + "]", ignore_case)
+    return _probed("[" + ("^" if negated else "") + "".join(parts) + "]", flags)
 
 
 def _counted(low: int, high: int, bytes_each: int = 1) -> str:
@@ -187,38 +185,59 @@ def _counted(low: int, high: int, bytes_each: int = 1) -> str:
     return "{%d,%d}" % (low, bytes_each * high)
 
 
-def _sequence(items, ignore_case: bool) -> str:
+def _sequence(items, flags: int) -> str:
+    """``items`` widened, read under re's ``flags`` (IGNORECASE and ASCII matter, to classes)."""
     out = []
     for op, av in items:
         if op in _CHARACTER:
-            expression, loose = _char(op, av, ignore_case)
+            expression, loose = _char(op, av, flags)
             out.append(expression + _counted(1, 1, 4) if loose else expression)
         elif op is _C.BRANCH:
-            out.append("(?:" + "|".join(_sequence(branch, ignore_case) for branch in av[1]) + ")")
+            out.append("(?:" + "|".join(_sequence(branch, flags) for branch in av[1]) + ")")
         elif op is _C.SUBPATTERN:
             _, add, remove, inner = av
-            inner_case = True if add & _C.SRE_FLAG_IGNORECASE else False if remove & _C.SRE_FLAG_IGNORECASE else ignore_case
-            out.append("(?:" + _sequence(inner, inner_case) + ")")
+            out.append("(?:" + _sequence(inner, (flags | add) & ~remove) + ")")
         elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
             low, high, inner = av
             if len(inner) == 1 and inner[0][0] in _CHARACTER:
-                expression, loose = _char(*inner[0], ignore_case)
+                expression, loose = _char(*inner[0], flags)
                 if loose:  # ".{0,80}": 0 to 320 bytes
                     out.append(expression + _counted(low, high, 4))
                     continue
-            out.append("(?:" + _sequence(inner, ignore_case) + ")" + _counted(low, high))
+            out.append("(?:" + _sequence(inner, flags) + ")" + _counted(low, high))
         elif op is _C.ATOMIC_GROUP:
-            out.append("(?:" + _sequence(av, ignore_case) + ")")
+            out.append("(?:" + _sequence(av, flags) + ")")
         elif op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
             continue
         elif op is _C.GROUPREF:
             out.append(_ANY_TEXT)
         elif op is _C.GROUPREF_EXISTS:
             _, yes, no = av
-            out.append("(?:" + _sequence(yes, ignore_case) + "|" + (_sequence(no, ignore_case) if no else "") + ")")
+            out.append("(?:" + _sequence(yes, flags) + "|" + (_sequence(no, flags) if no else "") + ")")
         else:
             raise _Unreadable(op)
     return "".join(out)
+
+
+def _trimmed(items: list, state) -> list:
+    """``items`` without the head and tail that can match nothing ("\\w*hack\\w*" is "hack" within a
+    match wherever it matches; at the head, such a loop cost Hyperscan work at every byte), in each
+    alternative of a pattern that is one alternation, or one group."""
+    from .rules import _parser
+
+    def empty(item) -> bool:
+        return _parser.SubPattern(state, [item]).getwidth()[0] == 0
+
+    while items and empty(items[0]):
+        items = items[1:]
+    while items and empty(items[-1]):
+        items = items[:-1]
+    if len(items) == 1 and items[0][0] is _C.BRANCH:
+        return [(_C.BRANCH, (None, [_trimmed(list(branch), state) for branch in items[0][1][1]]))]
+    if len(items) == 1 and items[0][0] is _C.SUBPATTERN:
+        group, add, remove, inner = items[0][1]
+        return [(_C.SUBPATTERN, (group, add, remove, _trimmed(list(inner), state)))]
+    return items
 
 
 def widen(pattern: str) -> str | None:
@@ -230,7 +249,8 @@ def widen(pattern: str) -> str | None:
     if tree is None or tree.getwidth()[0] == 0:
         return None
     try:
-        widened = _sequence(tree, True)
+        # compile_pattern adds IGNORECASE; an inline "(?a)" sets ASCII for the whole pattern
+        widened = _sequence(_trimmed(list(tree), tree.state), tree.state.flags | _C.SRE_FLAG_IGNORECASE)
     except (_Unreadable, regex.error, RecursionError):
         return None
     return widened if len(widened) <= _LONGEST else None

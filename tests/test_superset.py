@@ -28,6 +28,7 @@ def reported(pattern: str, text: str) -> bool:
     ("istanbul", "İSTANBUL"), ("kanalımın", "KANALIMIN"),
     (r"(?-i:[A-Z]+)x", "ABCx"),  # case kept: the folded view still holds the letters, in lower case
     (r"(?-i:(?i:x)[^a-z])", "xA"),  # the flags of a group end with it
+    (r"(?-i:[^a-z])x", "Ax"),
     (r"[wѡᎳ]eb", "ѡeb"), (r"[wѡᎳ]eb", "ꮃEB"),  # look-alikes spelled out, and their case pairs
     (r"\w+ji", "बाबाji"), (r"\d{3}", "५६७"), (r"a\sb", "a\u00a0b"), (r"\W+x", "।x"),  # classes beyond ASCII
     (r"a\Sb", "a\x1cb"), (r"[^\s]x", "\u212ax"), (r"[^\W\d_]+9", "ab9"),  # negated classes
@@ -50,9 +51,17 @@ def test_a_widened_pattern_is_reported_where_the_pattern_matches(pattern, text):
     (r"(?:drill|suc+k|lic+k)(?:|\b.{0,80}?\b)(?:pis+|ass)", "public policy, the kill of it"),
     (r"[wѡᎳ]eb", "ꮂeb"),  # a look-alike's neighbour
     (r"(?-i:[A-Z])x", "5x"),
+    (r"x[^k]y", "xky"), (r"x[^k]y", "x\u212ay"),  # not ASCII-only: the Kelvin sign is a "k"
 ])
 def test_a_widened_pattern_keeps_the_shape_of_the_pattern(pattern, text):
     assert not reported(pattern, text)
+
+
+def test_a_head_and_tail_that_can_match_nothing_are_left_out():
+    """Where "\\w*hack\\w*" matches, "hack" does; a loop at the head costs Hyperscan work at every byte."""
+    assert S.widen(r"\w*hack\w*") == S.widen("hack")
+    assert S.widen(r"(?:_*xa\d*|\W*yb)") == S.widen("(?:xa|yb)")
+    assert S.widen(r"a\w*b") != S.widen("ab")  # inside, it stays
 
 
 @pytest.mark.parametrize("pattern", [
