@@ -55,6 +55,7 @@ _MOST_COUNTED = 100
 # service sets it from SPAMGATE_RULES_CACHE (spamgate/config.py).
 CACHE_DIR = Path.home() / ".cache" / "spamgate"
 CACHE_FROM = 50
+CACHE_KEPT = 16  # the databases used last; older ones (other lists, earlier versions) are removed
 # A widened pattern longer than this is not compiled (Hyperscan refuses very long expressions).
 _LONGEST = 8000
 
@@ -390,6 +391,7 @@ def _load(path: Path) -> Superset | None:
     """The Superset kept in ``path`` (the indexes it covers, a newline, the database), or None."""
     try:
         data = path.read_bytes()
+        os.utime(path)  # used: kept longer (see _save)
         head, database = data[:data.index(b"\n")], data[data.index(b"\n") + 1:]
         covered = frozenset(int(i) for i in head.split(b",") if i)
         return Superset(hyperscan.loadb(database, hyperscan.HS_MODE_BLOCK), covered)
@@ -398,7 +400,8 @@ def _load(path: Path) -> Superset | None:
 
 
 def _save(path: Path, data: bytes) -> None:
-    """Written whole or not at all (workers starting together may write the same file)."""
+    """Written whole or not at all (workers starting together may write the same file); then only the
+    CACHE_KEPT used last are kept."""
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,6 +409,9 @@ def _save(path: Path, data: bytes) -> None:
             temporary = f.name
             f.write(data)
         os.replace(temporary, path)
+        kept = sorted(path.parent.glob("superset-*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[CACHE_KEPT:]:
+            old.unlink(missing_ok=True)
     except OSError as e:
         log.warning("could not keep the compiled patterns in %s: %s", path.parent, e)
         if temporary is not None:

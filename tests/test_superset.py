@@ -3,6 +3,7 @@ reported, in one pass, and a pattern list with one picks what running its patter
 
 from __future__ import annotations
 
+import os
 import random
 import re
 
@@ -198,3 +199,17 @@ def test_a_large_database_is_compiled_once_and_kept(tmp_path, monkeypatch):
     path.write_bytes(b"0,1\nnot a database")  # damaged: compiled afresh
     monkeypatch.setattr(S, "_compiled", compiled)
     assert S.build(expressions).scan("word3") == {3}
+
+
+def test_only_the_databases_used_last_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(S, "CACHE_KEPT", 2)
+    lists = [[(i, f"list{k}word{i}", None) for i in range(S.CACHE_FROM)] for k in range(3)]
+    first = S.build(lists[0])
+    (kept,) = tmp_path.glob("superset-*.hsdb")
+    os.utime(kept, (1, 1))  # long unused
+    S.build(lists[1])
+    S.build(lists[0])  # used again
+    S.build(lists[2])
+    assert len(list(tmp_path.glob("superset-*.hsdb"))) == 2 and kept.exists()
+    assert first.covered == S.build(lists[0]).covered
