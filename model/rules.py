@@ -276,7 +276,8 @@ class PatternMatcher:
 
     def uncovered(self) -> tuple[int, ...] | None:
         """The patterns the Hyperscan superset does not answer for (they run on every text), or None when
-        there is no superset (a short list, or no Hyperscan)."""
+        there is no superset (a short list, or no Hyperscan, or it could not be compiled: the list then
+        forgets it, and uses its literals alone)."""
         if self._uncovered is None and self._wide is not None:
             shared, start = self._wide
             shared.build()

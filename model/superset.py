@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import threading
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -221,9 +222,10 @@ def _sequence(items, flags: int) -> str:
 
 
 def _trimmed(items: list, state) -> list:
-    """``items`` without the head and tail that can match nothing ("\\w*hack\\w*" is "hack" within a
-    match wherever it matches; at the head, such a loop cost Hyperscan work at every byte), in each
-    alternative of a pattern that is one alternation, or one group."""
+    """``items`` without the head and tail that can match the empty string ("\\w*hack\\w*" is "hack"
+    within a match wherever it matches; at the head, such a loop cost Hyperscan work at every byte), in
+    each alternative of a pattern that is one alternation, or one group. (Leaving out any head or tail
+    would be sound for a search; only those that can be empty are, so that no precision is lost.)"""
     from .rules import _parser
 
     def empty(item) -> bool:
@@ -296,28 +298,29 @@ class Shared:
 
     def join(self, patterns: Sequence[tuple[int, str, str | None]], size: int) -> int:
         """Where the numbers of a list of ``size`` patterns start (pattern i is reported as start + i).
-        ``patterns``: those of the list it is to answer for, as ``build`` takes them."""
+        ``patterns``: those of the list it is to answer for, as ``build`` takes them. Every list joins
+        before the database is built (rules.load builds it once all have, before a server forks)."""
+        if self.built:
+            raise RuntimeError("a list joins a shared superset before it is built")
         start = self._size
         self._patterns.extend((start + i, pattern, fallback) for i, pattern, fallback in patterns)
         self._size += size
-        self.built = False
         return start
 
     def build(self) -> None:
         if not self.built:
             self.superset = build(self._patterns)
             self.built = True
-            _scan.cache_clear()
 
     def scan(self, folded: str) -> frozenset[int]:
         """What the Superset reports for a text whose folded view is ``folded``: kept for the other lists
         (and fields) that ask for the same text."""
+        self.build()
         return _scan(self, folded)
 
 
 @lru_cache(maxsize=16)
 def _scan(shared: Shared, folded: str) -> frozenset[int]:
-    shared.build()
     return frozenset(shared.superset.scan(folded)) if shared.superset is not None else frozenset()
 
 
@@ -351,8 +354,11 @@ def build(patterns: Sequence[tuple[int, str, str | None]]) -> Superset | None:
     return Superset(database, frozenset(i for i, _ in chosen))
 
 
-# What a cached database was compiled by: a change to the widening makes it stale.
-_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+# What a cached database was compiled by: the widening (this module), the folded view and the reading of
+# patterns (rules.py), and the Unicode tables of the regex module and of Python. A change to any makes it
+# stale.
+_SOURCE = hashlib.sha256(b"".join([Path(__file__).read_bytes(), (Path(__file__).parent / "rules.py").read_bytes(),
+                                   regex.__version__.encode(), unicodedata.unidata_version.encode()])).hexdigest()
 
 _FLAGS = 0
 if hyperscan is not None:

@@ -213,3 +213,26 @@ def test_only_the_databases_used_last_are_kept(tmp_path, monkeypatch):
     S.build(lists[2])
     assert len(list(tmp_path.glob("superset-*.hsdb"))) == 2 and kept.exists()
     assert first.covered == S.build(lists[0]).covered
+
+
+def test_a_database_compiled_by_other_code_is_not_used(tmp_path, monkeypatch):
+    """The key holds the source of superset.py and rules.py (whose folded view the expressions spell) and
+    the Unicode tables' versions: a cached database from before a change to any is compiled afresh."""
+    monkeypatch.setattr(S, "CACHE_DIR", tmp_path)
+    patterns = [(i, f"word{i}", None) for i in range(S.CACHE_FROM)]
+    S.build(patterns)
+    compiled, calls = S._compiled, []
+    monkeypatch.setattr(S, "_compiled", lambda expressions: calls.append(1) or compiled(expressions))
+    S.build(patterns)
+    assert calls == []
+    monkeypatch.setattr(S, "_SOURCE", "another version of the code")
+    S.build(patterns)
+    assert calls == [1]
+
+
+def test_a_list_cannot_join_a_database_already_built():
+    shared = S.Shared()
+    shared.join([(0, "casino", None)], 1)
+    shared.build()
+    with pytest.raises(RuntimeError):
+        shared.join([(0, "poker", None)], 1)
