@@ -1,6 +1,6 @@
 """Which of a list's many regular expressions could match a text, in one pass: each pattern is widened
 into an expression Hyperscan runs (every match of the pattern is a match of the widened one), and all of
-a list's widened patterns are scanned together over the bytes of the text's folded view.
+the big lists of a rules config are scanned together (``Shared``) over the bytes of the text's folded view.
 
 The literal prefilter of model/rules.py runs a pattern wherever one of its literals occurs: SmokeDetector's
 "(?:drill|suc+k|lic+k|...)...(?:pis+|ass|...)" ran on most comments, as "lic" and "ass" are in "public
@@ -11,12 +11,14 @@ rules.WINDOWED_FROM.
 How a pattern is widened (``widen``), read by `re`'s parser as rules.py reads it:
 - the text is scanned in its folded view (rules._folded: lower case, case variants written as one), so
   every character or class becomes the set of folded forms of the characters it matches: "[Kk]" and the
-  Kelvin sign are all "k". That holds with or without case-insensitivity, so flags can be ignored;
-- a character the pattern spells out stays exact, in UTF-8 ("[wѡᎳ]" is "w", "\\xd1\\xa1" or "\\xea\\xae\\x83");
-  a class that names no characters ("\\w", "[^a-z]", ".") is exact on ASCII and takes any other character;
+  Kelvin sign are all "k";
+- a character the pattern spells out stays exact, in UTF-8 ("[wѡᎳ]" is "w", "\\xd1\\xa1" or "\\xea\\xae\\x83"),
+  whether case is ignored or not; a class that names no characters ("\\w", "[^a-z]", ".") is asked of the
+  regex module under the flags in force, on ASCII, and takes any byte from \\x80, one to four times;
 - anchors, word boundaries and lookarounds are dropped, a back-reference takes anything, a conditional
-  either branch, atomic groups and possessive or lazy repeats become plain ones, and a repeat of more
-  than _MOST_COUNTED becomes unbounded: each only lets more texts through.
+  either branch, atomic groups and possessive or lazy repeats become plain ones, a repeat of more than
+  _MOST_COUNTED becomes unbounded, and a head and tail that can match the empty string are left out:
+  each only lets more texts through.
 What `re` cannot read (the regex module's own syntax: "\\p{...}", "(?V1)", named lists, fuzzy matching,
 "(?(DEFINE)...)", see rules._parsed) is left to the caller, as are patterns that can match an empty string.
 
