@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     SPAMGATE_BIND=0.0.0.0:8000 \
     SPAMGATE_KEYS_FILE=/data/keys.json \
-    SPAMGATE_DATA_DIR=/data
+    SPAMGATE_DATA_DIR=/data \
+    SPAMGATE_RULES_CACHE=/data/cache
 
 RUN useradd --create-home --uid 10001 spamgate && mkdir /data && chown spamgate /data
 WORKDIR /app
