@@ -172,6 +172,7 @@ class PatternMatcher:
                  shared: tuple["LiteralIndex", "LiteralIndex"] | None = None, wide: bool | None = None,
                  superset: S.Shared | None = None):
         self.patterns = list(patterns)
+        wide = len(self.patterns) >= WIDE_FROM if wide is None else wide
         # For a Superset: (pattern, its source, what to look for where it cannot be widened: one of its
         # literals, or of the characters it needs)
         wide_patterns: list[tuple[int, str, str | None]] = []
@@ -201,10 +202,11 @@ class PatternMatcher:
                     self._cores[i] = compile_pattern(rest)
                 except RulesError:
                     pass
-            fallback = None
-            if literals is not None and (literals.plain or literals.chars):
-                fallback = S.any_of(literals.plain | literals.chars | literals.unless)
-            wide_patterns.append((i, source, fallback))
+            if wide:
+                fallback = None
+                if literals is not None and (literals.plain or literals.chars):
+                    fallback = S.any_of(literals.plain | literals.chars | literals.unless)
+                wide_patterns.append((i, source, fallback))
             lean_form = lean(source) if "(?<!" in source or "(?!" in source else None
             lean_compiled = _recompiled(compiled, lean_form.source) if lean_form is not None else None
             if lean_compiled is not None:
@@ -248,7 +250,7 @@ class PatternMatcher:
         # every list sharing ``superset`` (see model/superset.py), where Hyperscan is installed. On a text
         # shorter than WINDOWED_FROM it replaces the literals; on a longer one it thins them out.
         self._wide: tuple[S.Shared, int] | None = None
-        if len(self.patterns) >= WIDE_FROM if wide is None else wide:
+        if wide:
             target = superset if superset is not None else S.Shared()
             self._wide = (target, target.join(wide_patterns, len(self.patterns)))
             if superset is None:

@@ -90,19 +90,19 @@ def _ascii_variants() -> dict[str, tuple[str, ...]]:
     return {folded: tuple(chars) for folded, chars in out.items()}
 
 
-def _byte(code: int) -> str:
-    return "\\x%02x" % code
+def _bytes(data: bytes) -> str:
+    """``data`` written byte by byte, as Hyperscan reads it."""
+    return "".join("\\x%02x" % b for b in data)
 
 
-def _ascii_class(codes: list[int]) -> str:
-    if len(codes) == 1:
-        return _byte(codes[0])
+def _ascii_runs(codes: list[int]) -> str:
+    """The inside of a class of the sorted ASCII ``codes``, runs written as ranges."""
     runs, start = [], codes[0]
     for previous, code in zip(codes, codes[1:] + [-1]):
         if code != previous + 1:
-            runs.append(_byte(start) if start == previous else _byte(start) + "-" + _byte(previous))
+            runs.append(_bytes(bytes([start])) + ("" if start == previous else "-" + _bytes(bytes([previous]))))
             start = code
-    return "[" + "".join(runs) + "]"
+    return "".join(runs)
 
 
 def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_other: bool) -> tuple[str, bool]:
@@ -111,10 +111,11 @@ def _alternatives(ascii_codes: Iterable[int], sequences: Iterable[bytes], any_ot
     \x80, which a character takes one to four of (loose, but Hyperscan holds it in far less than exact
     UTF-8)."""
     codes = sorted(set(ascii_codes))
+    runs = _ascii_runs(codes) if codes else ""
     if any_other:
-        return "[" + (_ascii_class(codes)[1:-1] if len(codes) > 1 else "".join(_byte(c) for c in codes)) + "\\x80-\\xff]", True
-    alternatives = [_ascii_class(codes)] if codes else []
-    alternatives.extend("".join(_byte(b) for b in sequence) for sequence in sorted(set(sequences)))
+        return "[" + runs + "\\x80-\\xff]", True
+    alternatives = [runs if len(codes) == 1 else "[" + runs + "]"] if codes else []
+    alternatives.extend(_bytes(sequence) for sequence in sorted(set(sequences)))
     if not alternatives:  # a class nothing can match ("[^\s\S]"): taking anything is still wider
         return _alternatives(range(128), (), True)
     return (alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"), False
@@ -263,8 +264,7 @@ def widen(pattern: str) -> str | None:
 
 def any_of(strings: Iterable[str]) -> str:
     """The expression for any of ``strings`` occurring (strings of the folded view: as rules' literals are)."""
-    return "(?:" + "|".join("".join(_byte(b) for b in string.encode("utf-8", "surrogatepass"))
-                            for string in sorted(strings)) + ")"
+    return "(?:" + "|".join(_bytes(string.encode("utf-8", "surrogatepass")) for string in sorted(strings)) + ")"
 
 
 class Superset:
