@@ -243,6 +243,15 @@ def test_syntax_re_reads_otherwise_is_not_read_by_it(pattern, text):
     assert R.PatternMatcher([(pattern, R.compile_pattern(pattern))]).candidates(text) == [0]
 
 
+def matching(pattern: str):
+    """Texts ``pattern`` matches whole (the tests pad them themselves). Unanchored, hypothesis pads them and
+    checks the padding with re's search, which has no time limit: on SmokeDetector's "_*o[^a-z0-9-]*p..."
+    that search backtracked for twenty minutes."""
+    import re
+
+    return st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL), fullmatch=True)
+
+
 def _re_parsable(pattern: str) -> bool:
     try:
         import re
@@ -273,10 +282,8 @@ COMMUNITY_PATTERNS = _community_patterns()
 def test_prefilter_never_drops_a_pattern_that_matches(data):
     """Any text a pattern matches (drawn from the pattern itself, SmokeDetector's real ones when
     ../shared/rules is there) makes the prefilter pick that pattern."""
-    import re
-
     pattern = data.draw(st.sampled_from(COMMUNITY_PATTERNS))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     padding = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "]))
     # Letters written as others the regex module takes for them when it ignores case ("ſ" for "s").
     text = padding + text.translate(data.draw(st.sampled_from(CASE_TWINS))) + padding
@@ -424,10 +431,8 @@ REPEATED_COPIES = [
 @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_counting_absent_and_rare_characters_and_several_literal_sets_never_drop_a_match(data):
-    import re
-
     pattern = data.draw(st.sampled_from(COUNTED_AND_GUARDED + SEVERAL_SETS_AND_RARE_CHARACTERS + REPEATED_COPIES))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     padding = data.draw(st.sampled_from(["", "free movie ", "A comment about the news. ", "टिप्पणी: "]))
     text = padding + text + padding
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
@@ -460,11 +465,9 @@ SHARED_AND_ALONE = _shared_and_alone()
 def test_lists_sharing_one_literal_index_pick_what_each_picks_alone(data):
     """One automaton for several lists, its hits kept per text: each list still picks exactly the patterns
     (and on a long text, the windows) it would with an automaton of its own."""
-    import re
-
     patterns, pairs = SHARED_AND_ALONE
     pattern = data.draw(st.sampled_from(patterns))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     padding = data.draw(st.sampled_from(["", "free movie ", "A comment about the news. ", "टिप्पणी: "]))
     text = padding + text + padding * data.draw(st.sampled_from([1, 200]))  # 200: windows
     for shared, alone in pairs:
@@ -489,11 +492,9 @@ def test_a_whole_text_pattern_runs_only_on_texts_it_could_take(pattern, longest)
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_length_bound_never_drops_a_match(data):
-    import re
-
     pattern = data.draw(st.sampled_from([r"^(?-i:[sdfghjkl]{6,40})$", r"^\w{0,3}w.{0,2}ng.?d.{0,2}ng\w{0,3}$",
                                          r"^\s*<p>\s*\d{1,9}\s*</p>\s*\Z"]))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     matcher = R.PatternMatcher([(pattern, R.compile_pattern(pattern))])
     if matcher.patterns[0][1].search(text):
         assert matcher.candidates(text) == [0], (pattern, text)
@@ -515,10 +516,7 @@ def found_by_matcher(pattern: str, text: str, words: bool = False) -> str | None
 
 def drawn_pieces(data, pattern: str, extras: list[str], max_size: int) -> list[str]:
     """Texts the pattern matches mixed with ``extras`` (the literals its prefilter rules turn on)."""
-    import re
-
-    matching = st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL))
-    return data.draw(st.lists(st.one_of(matching, st.sampled_from(extras)), min_size=1, max_size=max_size))
+    return data.draw(st.lists(st.one_of(matching(pattern), st.sampled_from(extras)), min_size=1, max_size=max_size))
 
 
 def found_by_search(pattern: str, text: str, words: bool = False, drawn: bool = False) -> str | None:

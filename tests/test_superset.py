@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from model import rules as R
 from model import superset as S
 
-from .test_rules import CASE_TWINS, COMMUNITY_PATTERNS, FILLER
+from .test_rules import CASE_TWINS, COMMUNITY_PATTERNS, FILLER, matching
 
 pytestmark = pytest.mark.skipif(S.hyperscan is None, reason="the hyperscan package is not built for this platform")
 
@@ -86,7 +86,7 @@ def test_the_superset_of_every_community_pattern_reports_each_where_it_matches(d
     """SmokeDetector's patterns (when ../shared/rules is there) in one database: a text drawn from one of
     them, with its letters written as their case twins and beside Hindi, reports that pattern."""
     i, pattern = data.draw(st.sampled_from(COMMUNITY))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     padding = data.draw(st.sampled_from(["", "A comment about the news. ", "टिप्पणी: "]))
     text = padding + text.translate(data.draw(st.sampled_from(CASE_TWINS))) + padding
     if i in COMMUNITY_SUPERSET.covered and R.compile_pattern(pattern).search(text):
@@ -126,7 +126,7 @@ def test_a_list_with_a_superset_finds_what_it_finds_with_literals_alone(data):
     k = data.draw(st.integers(0, len(WIDE.patterns) - 1))
     pattern = WIDE.patterns[k][0]
     try:
-        drawn = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+        drawn = data.draw(matching(pattern))
     except re.error:
         drawn = "Кирилл"
     text = data.draw(st.sampled_from(["", FILLER * 60])) + drawn + data.draw(st.sampled_from(["", " टिप्पणी"]))
@@ -150,7 +150,7 @@ SHARING_AND_ALONE = _sharing_and_alone() if S.hyperscan else []
 @given(data=st.data())
 def test_lists_sharing_one_database_pick_what_each_picks_alone(data):
     pattern = data.draw(st.sampled_from([p for p, _ in WIDE.patterns if S.widen(p)]))
-    text = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE | re.DOTALL)))
+    text = data.draw(matching(pattern))
     text = data.draw(st.sampled_from(["", FILLER * 60])) + text
     for sharing, alone in SHARING_AND_ALONE:
         assert sharing.uncovered() == alone.uncovered()
